@@ -1,0 +1,1 @@
+"""The REST API: one aiohttp app whose routes come from the action registry."""

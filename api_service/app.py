@@ -1,0 +1,76 @@
+"""create_app: one root app, routes from the registry, connections in cleanup_ctx."""
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+from aiohttp import web
+from aiohttp_apigami import setup_aiohttp_apispec
+from redis.asyncio import Redis
+
+from api_service.context import CONNECTIONS, Connections
+from api_service.meta import handlers as meta
+from api_service.middleware import add_common_headers, error_middleware
+from api_service.ratelimit import RateLimiter
+from api_service.registry import BASE_PATH, Action, all_actions
+from api_service.routing import RATE_LIMITER, make_handler
+from shared_models.config import Config
+from shared_models.db import create_pool
+
+CONFIG = web.AppKey("config", Config)
+MAX_BODY = 1024 * 1024
+
+ERRORS_SCHEMA = {
+    "type": "object",
+    "required": ["errors"],
+    "properties": {
+        "errors": {"type": "array", "items": {"type": "string"}},
+        "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+}
+
+
+async def connections_ctx(app: web.Application) -> AsyncIterator[None]:
+    config = app[CONFIG]
+    pool = await create_pool(config.database_url, min_size=config.db_pool_min, max_size=config.db_pool_max)
+    redis = Redis.from_url(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    conns = Connections(config=config, pool=pool, redis=redis)
+    app[CONNECTIONS] = conns
+    app[RATE_LIMITER] = RateLimiter(redis, config.rate_limit_per_second, config.rate_limit_burst)
+    try:
+        yield
+    finally:
+        await redis.aclose()
+        await pool.close()
+
+
+def add_action_routes(app: web.Application, actions: list[Action]) -> None:
+    for action in actions:
+        app.router.add_route(action.method, action.full_path, make_handler(action))
+
+
+def setup_openapi(app: web.Application) -> None:
+    spec = setup_aiohttp_apispec(
+        app,
+        title="Back-in-stock API",
+        version="v2",
+        url=BASE_PATH + "/openapi.json",
+        swagger_path=BASE_PATH + "/docs",
+        static_path=BASE_PATH + "/docs/static",
+        openapi_version="3.0.3",
+        info={"description": "Waitlists, alerts, settings and reports for back-in-stock notifications."},
+        components={"securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
+        security=[{"ApiKey": []}],
+    )
+    spec.spec.components.schema("Errors", ERRORS_SCHEMA)
+
+
+def create_app(config: Config, actions: list[Action] | None = None) -> web.Application:
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app[CONFIG] = config
+    app.cleanup_ctx.append(connections_ctx)
+    actions = all_actions() if actions is None else actions
+    meta.add_routes(app, actions)
+    add_action_routes(app, actions)
+    setup_openapi(app)
+    app.on_response_prepare.append(add_common_headers)
+    return app

@@ -1,0 +1,71 @@
+"""What a handler or a job needs: the shared connections, and one call's inputs."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from redis.asyncio import Redis
+
+from shared_models.config import Config
+
+
+@dataclass
+class Connections:
+    """Carried by the API app and the dispatcher alike, so both call one core."""
+
+    config: Config
+    pool: asyncpg.Pool
+    redis: Redis
+    queue: Any = None  # arq's ArqRedis, set where jobs are enqueued
+
+
+@dataclass(frozen=True)
+class Shop:
+    shop_id: uuid.UUID
+    domain: str
+    name: str
+    plan: str
+    currency: str
+    timezone: str
+    storefront_domains: tuple[str, ...] = ()
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Shop":
+        return cls(
+            shop_id=row["shop_id"], domain=row["domain"], name=row["name"], plan=row["plan"],
+            currency=row["currency"], timezone=row["timezone"],
+            storefront_domains=tuple(row["storefront_domains"] or ()),
+        )
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return (self.domain, *self.storefront_domains)
+
+
+@dataclass
+class Call:
+    """One action invocation, independent of HTTP so v1 and jobs can reuse cores."""
+
+    conns: Connections
+    shop: Shop
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+    request: web.Request | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.conns.pool
+
+
+@dataclass
+class Reply:
+    body: Any
+    status: int = 200
+    headers: dict[str, str] | None = None
+
+
+CONNECTIONS = web.AppKey("connections", Connections)

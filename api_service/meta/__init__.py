@@ -1,0 +1,1 @@
+"""Endpoints about the API itself: /help, OpenAPI, Swagger UI, health."""

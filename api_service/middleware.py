@@ -1,0 +1,60 @@
+"""The one error middleware, and the headers every response carries."""
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from api_service.errors import ApiError
+from api_service.registry import BASE_PATH
+from api_service.routing import RATE_HEADERS, json_response
+
+log = logging.getLogger("backinstock.api")
+
+_DB_DOWN = (asyncpg.exceptions.ConnectionDoesNotExistError,
+            asyncpg.exceptions.CannotConnectNowError,
+            asyncpg.exceptions.InterfaceError,
+            asyncpg.exceptions.TooManyConnectionsError,
+            ConnectionError, TimeoutError)
+
+
+def _unmatched(request: web.Request) -> web.Response:
+    if request.path.startswith(BASE_PATH + "/") or request.path == BASE_PATH:
+        rel = request.path[len(BASE_PATH):] or "/"
+        msg = f"No v2 action registered for {request.method} {rel}"
+    else:
+        msg = f"Not found: {request.method} {request.path}"
+    return json_response({"errors": [msg]}, 404)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return json_response(exc.body(), exc.status, exc.headers)
+    except web.HTTPRequestEntityTooLarge:
+        return json_response({"errors": ["Request body is larger than 1 MiB"]}, 413)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        return _unmatched(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return json_response({"errors": [exc.reason]}, exc.status)
+    except RedisConnectionError:
+        log.exception("redis unavailable on %s %s", request.method, request.path)
+        return json_response({"errors": ["The queue (Redis) is unavailable, try again shortly"]}, 503)
+    except _DB_DOWN:
+        log.exception("database unavailable on %s %s", request.method, request.path)
+        return json_response({"errors": ["The database is unavailable, try again shortly"]}, 503)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return json_response({"errors": ["Internal server error"]}, 500)
+
+
+async def add_common_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in request.get(RATE_HEADERS, {}).items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -1,0 +1,105 @@
+"""The one place actions are declared. Routes, /help, OpenAPI and (through
+/help) the MCP tools are all generated from `ACTIONS`."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from marshmallow import Schema
+
+from api_service.context import Call, Reply
+from api_service.jsonschema import schema_to_jsonschema
+
+BASE_PATH = "/api/v2/external"
+V1_BASE_PATH = "/api/v1/external"
+_NAME = re.compile(r"^[a-z0-9_]+$")
+
+Handler = Callable[[Call], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    method: str
+    path: str  # relative to BASE_PATH, e.g. /back_in_stock/signups/{id}
+    handler: Handler
+    description: str
+    resource: str  # a human name for 404s on path params: "Signup"
+    path_schema: type[Schema] | None = None
+    query_schema: type[Schema] | None = None
+    body_schema: type[Schema] | None = None
+    status: int = 200
+    notes: str = ""
+    aliases: tuple[str, ...] = ()  # "POST /api/v1/external/intents/notify_intent"
+    destructive: bool = False
+    idempotent: bool | None = None
+    tags: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"action name {self.name!r} must match {_NAME.pattern}")
+
+    @property
+    def side_effects(self) -> bool:
+        return self.method != "GET"
+
+    @property
+    def read_only(self) -> bool:
+        return self.method == "GET"
+
+    @property
+    def is_idempotent(self) -> bool:
+        if self.idempotent is not None:
+            return self.idempotent
+        return self.method in ("GET", "PUT", "DELETE", "PATCH")
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+    @property
+    def full_path(self) -> str:
+        return BASE_PATH + self.path
+
+    def request_schema(self) -> dict[str, Any]:
+        """Path, query and body fields together, as one flat JSON Schema object."""
+        merged: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
+        for schema in (self.path_schema, self.query_schema, self.body_schema):
+            if schema is None:
+                continue
+            part = schema_to_jsonschema(schema)
+            merged["properties"].update(part["properties"])
+            merged["required"].extend(part.get("required", []))
+        if not merged["required"]:
+            del merged["required"]
+        merged["additionalProperties"] = False
+        return merged
+
+    def help_entry(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "method": self.method,
+            "path": self.path,
+            "description": self.description,
+            "path_params": self.path_params,
+            "request_schema": self.request_schema(),
+            "side_effects": self.side_effects,
+            "destructive": self.destructive,
+            "idempotent": self.is_idempotent,
+            "aliases": list(self.aliases),
+            "notes": self.notes,
+        }
+
+
+def all_actions() -> list[Action]:
+    """Every action, in the order of the contract's table."""
+    from api_service import jobs, notifications, reports, settings, signups
+
+    actions = [*signups.ACTIONS, *notifications.ACTIONS, *settings.ACTIONS,
+               *reports.ACTIONS, *jobs.ACTIONS]
+    names = [a.name for a in actions]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise ValueError(f"actions declared twice: {sorted(dupes)}")
+    return actions

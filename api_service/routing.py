@@ -1,0 +1,165 @@
+"""Turns registry actions into aiohttp handlers: auth, limits, parsing,
+idempotency, then the action's core function."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp_apigami import docs, json_schema, querystring_schema
+from marshmallow import Schema, ValidationError
+
+from api_service import idempotency
+from api_service.auth import Principal, authenticate, key_from_request
+from api_service.context import CONNECTIONS, Call, Reply
+from api_service.errors import (
+    BadRequest,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unprocessable,
+    flatten_errors,
+)
+from api_service.ratelimit import RateLimiter
+from api_service.registry import Action
+from shared_models import jsonutil
+
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)
+RATE_HEADERS = web.RequestKey("rate_headers", dict)  # headers set on every response
+ACTION_NAME = web.RequestKey("action_name", str)  # for logs and metrics
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=jsonutil.dumps(body), status=status,
+                        content_type="application/json", headers=headers)
+
+
+def load(schema: type[Schema] | None, data: Any, *, partial: bool = False) -> dict[str, Any]:
+    if schema is None:
+        return {}
+    try:
+        return schema().load(data, partial=partial)
+    except ValidationError as exc:
+        raise Unprocessable.from_fields(flatten_errors(exc.messages)) from None
+
+
+def query_dict(request: web.Request) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key in request.query:
+        values = request.query.getall(key)
+        if len(values) > 1:
+            raise Unprocessable.from_fields({key: ["Given more than once."]})
+        out[key] = values[0]
+    return out
+
+
+async def read_json(request: web.Request) -> tuple[Any, bytes]:
+    raw = await request.read()  # over client_max_size: 413 from aiohttp
+    if not raw.strip():
+        return {}, raw
+    try:
+        return jsonutil.loads(raw), raw
+    except ValueError as exc:
+        raise BadRequest(f"Malformed JSON: {exc}") from None
+
+
+async def authorize(request: web.Request, *, write: bool) -> Principal:
+    """Key → shop, then the per-key rate limit, then read-only keys' writes."""
+    conns = request.app[CONNECTIONS]
+    principal = await authenticate(conns.pool, key_from_request(request))
+    decision = await request.app[RATE_LIMITER].hit(f"key:{principal.key_id}")
+    request[RATE_HEADERS] = {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+    }
+    if not decision.allowed:
+        raise TooManyRequests("Rate limit exceeded, retry later",
+                              headers={"Retry-After": str(decision.retry_after)})
+    if write and principal.read_only:
+        raise Forbidden("This API key is read-only")
+    return principal
+
+
+def to_response(action: Action, result: Any) -> web.StreamResponse:
+    if isinstance(result, web.StreamResponse):
+        return result
+    if isinstance(result, Reply):
+        if result.status == 204:
+            return web.Response(status=204, headers=result.headers)
+        return json_response(result.body, result.status, result.headers)
+    if result is None and action.status == 204:
+        return web.Response(status=204)
+    return json_response(result, action.status)
+
+
+async def run_action(action: Action, request: web.Request) -> web.StreamResponse:
+    request[ACTION_NAME] = action.name
+    conns = request.app[CONNECTIONS]
+    principal = await authorize(request, write=not action.read_only)
+    try:
+        path = load(action.path_schema, dict(request.match_info))
+    except Unprocessable:
+        raise NotFound(f"{action.resource} not found") from None
+    query = load(action.query_schema, query_dict(request))
+    body, raw = (None, b"")
+    if action.body_schema is not None:
+        data, raw = await read_json(request)
+        if not isinstance(data, dict):
+            raise Unprocessable.from_fields({"": ["The body must be a JSON object."]})
+        body = load(action.body_schema, data)
+    call = Call(conns, principal.shop, path, query, body, request)
+
+    key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
+    if key is None:
+        return to_response(action, await action.handler(call))
+    shop_id = principal.shop.shop_id
+    digest = idempotency.request_hash(request.method, request.path_qs, raw)
+    stored = await idempotency.claim(conns.pool, shop_id, key, digest)
+    if stored is not None:
+        resp = web.Response(body=stored.body or None, status=stored.status,
+                            content_type="application/json" if stored.body else None)
+        resp.headers["Idempotent-Replayed"] = "true"
+        return resp
+    try:
+        response = to_response(action, await action.handler(call))
+    except Exception as exc:
+        status = getattr(exc, "status", 500)
+        if status < 500 and hasattr(exc, "body"):
+            await idempotency.store(conns.pool, shop_id, key, status, jsonutil.dumps(exc.body()))
+        else:
+            await idempotency.release(conns.pool, shop_id, key)
+        raise
+    body_bytes = response.body if isinstance(response, web.Response) else b""
+    await idempotency.store(conns.pool, shop_id, key, response.status, bytes(body_bytes or b""))
+    return response
+
+
+def _responses(action: Action) -> dict[str, Any]:
+    error = {"$ref": "#/components/schemas/Errors"}
+    ok = "No content" if action.status == 204 else "Success"
+    out: dict[str, Any] = {str(action.status): {"description": ok}}
+    for code, text in (("401", "Missing or invalid API key"), ("404", "Not found"),
+                       ("422", "Validation error"), ("429", "Rate limited")):
+        out[code] = {"description": text, "content": {"application/json": {"schema": error}}}
+    if action.side_effects:
+        out["403"] = {"description": "Read-only key", "content": {"application/json": {"schema": error}}}
+    return out
+
+
+def make_handler(action: Action):
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await run_action(action, request)
+
+    handler.__name__ = action.name
+    decorated: Any = handler
+    if action.body_schema is not None:
+        decorated = json_schema(action.body_schema)(decorated)
+    if action.query_schema is not None:
+        decorated = querystring_schema(action.query_schema)(decorated)
+    tags = list(action.tags) or [action.path.strip("/").split("/")[0]]
+    return docs(
+        operationId=action.name,
+        tags=tags,
+        summary=action.description.split(". ")[0],
+        description=(action.description + ("\n\n" + action.notes if action.notes else "")),
+        responses=_responses(action),
+    )(decorated)

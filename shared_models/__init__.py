@@ -1,0 +1,1 @@
+"""What the API service, the dispatcher and the MCP sidecar share."""

@@ -1,0 +1,90 @@
+"""Configuration, read from the environment only."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+class MissingConfig(Exception):
+    """A required environment variable is unset; the CLI prints it as one line."""
+
+    def __init__(self, name: str):
+        super().__init__(f"missing required environment variable {name}")
+        self.name = name
+
+
+def _int(env: dict, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise MissingConfig(f"{name} (must be an integer, got {raw!r})") from None
+
+
+def _float(env: dict, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise MissingConfig(f"{name} (must be a number, got {raw!r})") from None
+
+
+@dataclass(frozen=True)
+class Config:
+    database_url: str
+    redis_url: str
+    secret_key: str = field(repr=False)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = "http://127.0.0.1:8080"
+    rate_limit_per_second: float = 20.0
+    rate_limit_burst: int = 40
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = "alerts@backinstock.local"
+    smtp_max_per_second: float = 50.0
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_from: str | None = None
+    twilio_api_base: str = "https://api.twilio.com"
+    twilio_max_per_second: float = 10.0
+    push_gateway_url: str | None = None
+    shopify_admin_api_base: str | None = None
+    queue_name: str = "backinstock:queue"
+
+    @classmethod
+    def from_env(cls, env: dict | None = None, *, required: tuple[str, ...] = ("DATABASE_URL",)) -> "Config":
+        env = dict(os.environ if env is None else env)
+        for name in required:
+            if not env.get(name):
+                raise MissingConfig(name)
+        port = _int(env, "PORT", 8080)
+        host = env.get("HOST") or "127.0.0.1"
+        return cls(
+            database_url=env.get("DATABASE_URL", ""),
+            redis_url=env.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
+            secret_key=env.get("SECRET_KEY") or "",
+            host=host,
+            port=port,
+            public_url=(env.get("PUBLIC_URL") or f"http://{host}:{port}").rstrip("/"),
+            rate_limit_per_second=_float(env, "RATE_LIMIT_PER_SECOND", 20.0),
+            rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 40),
+            db_pool_min=_int(env, "DB_POOL_MIN", 1),
+            db_pool_max=_int(env, "DB_POOL_MAX", 10),
+            smtp_url=env.get("SMTP_URL") or None,
+            mail_from=env.get("MAIL_FROM") or "alerts@backinstock.local",
+            smtp_max_per_second=_float(env, "SMTP_MAX_PER_SECOND", 50.0),
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            twilio_from=env.get("TWILIO_FROM") or None,
+            twilio_api_base=(env.get("TWILIO_API_BASE") or "https://api.twilio.com").rstrip("/"),
+            twilio_max_per_second=_float(env, "TWILIO_MAX_PER_SECOND", 10.0),
+            push_gateway_url=env.get("PUSH_GATEWAY_URL") or None,
+            shopify_admin_api_base=env.get("SHOPIFY_ADMIN_API_BASE") or None,
+            queue_name=env.get("QUEUE_NAME") or "backinstock:queue",
+        )

@@ -1,0 +1,45 @@
+"""Applies sql/NNN_*.sql in order, each once, each in its own transaction."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import asyncpg
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+LOCK_ID = 0x62_69_73_6D  # advisory lock: concurrent `migrate` runs take turns
+
+log = logging.getLogger("backinstock.migrate")
+
+CREATE_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)"""
+
+
+def migration_files(sql_dir: Path = SQL_DIR) -> list[Path]:
+    return sorted(p for p in sql_dir.glob("[0-9][0-9][0-9]_*.sql"))
+
+
+async def migrate(dsn: str, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Returns the versions applied by this call (empty when up to date)."""
+    conn = await asyncpg.connect(dsn)
+    applied: list[str] = []
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", LOCK_ID)
+        await conn.execute(CREATE_TABLE)
+        done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+        for path in migration_files(sql_dir):
+            version = path.stem
+            if version in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(path.read_text())
+                await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+            log.info("applied migration %s", version)
+            applied.append(version)
+        await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_ID)
+    finally:
+        await conn.close()
+    return applied

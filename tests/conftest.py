@@ -1,0 +1,184 @@
+"""Real PostgreSQL and Redis for every test.
+
+A template database is migrated once per run; each test gets its own database
+cloned from it (CREATE DATABASE … TEMPLATE, a few tens of ms) and a flushed
+Redis database. TEST_DATABASE_URL / TEST_REDIS_URL point at running servers;
+unset, embedded ones are started under .data/.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from api_service.admin import shops as admin
+from api_service.app import create_app
+from api_service.context import CONNECTIONS
+from shared_models.config import Config
+from shared_models.embedded import EmbeddedRedis, data_root, start_postgres
+from shared_models.migrations import migrate
+
+RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
+_counter = itertools.count()
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def pg_base_url():
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    url, server = start_postgres(data_root() / "test-pg")
+    yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    server = EmbeddedRedis(data_root() / "test-redis")
+    yield server.start()
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def template_db(pg_base_url):
+    name = f"bis_tmpl_{RUN_ID}"
+    admin_conn = await asyncpg.connect(pg_base_url)
+    await admin_conn.execute(f'CREATE DATABASE "{name}"')
+    await migrate(with_database(pg_base_url, name))
+    yield name
+    await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin_conn.close()
+
+
+@pytest_asyncio.fixture
+async def db_url(pg_base_url, template_db):
+    name = f"bis_t_{RUN_ID}_{next(_counter)}"
+    admin_conn = await asyncpg.connect(pg_base_url)
+    await admin_conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+    try:
+        yield with_database(pg_base_url, name)
+    finally:
+        await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_conn.close()
+
+
+@pytest_asyncio.fixture
+async def redis(redis_url):
+    client = Redis.from_url(redis_url)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+@pytest.fixture
+def env(db_url, redis_url):
+    """The environment a process of ours would get (CLI and subprocess tests)."""
+    return {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "SECRET_KEY": "test-secret",
+            "RATE_LIMIT_PER_SECOND": "1000", "RATE_LIMIT_BURST": "1000"}
+
+
+@pytest.fixture
+def config(env, redis):
+    return Config.from_env(env)
+
+
+@pytest_asyncio.fixture
+async def client(aiohttp_client, config):
+    return await aiohttp_client(create_app(config))
+
+
+@pytest.fixture
+def pool(client) -> asyncpg.Pool:
+    return client.app[CONNECTIONS].pool
+
+
+@dataclass
+class ShopInfo:
+    shop_id: uuid.UUID
+    domain: str
+    plan: str
+    api_key: str
+    webhook_secret: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"X-Auth-Token": self.api_key}
+
+
+@pytest.fixture
+def make_shop(pool):
+    """Factory: a shop with one read-write key, created as `backinstock shops create` does."""
+    async def factory(plan: str = "free", domain: str | None = None, **kwargs) -> ShopInfo:
+        domain = domain or f"shop-{uuid.uuid4().hex[:10]}.myshopify.com"
+        out = await admin.create_shop(pool, domain, plan=plan, **kwargs)
+        return ShopInfo(uuid.UUID(out["shop_id"]), out["domain"], out["plan"], out["api_key"],
+                        out["webhook_secret"])
+    return factory
+
+
+@pytest_asyncio.fixture
+async def shop(make_shop) -> ShopInfo:
+    return await make_shop()
+
+
+@pytest.fixture
+def api(client, shop):
+    """Calls under /api/v2/external with the default shop's key."""
+    return Api(client, shop.headers)
+
+
+class Api:
+    base = "/api/v2/external"
+
+    def __init__(self, client, headers: dict[str, str]):
+        self.client = client
+        self.headers = headers
+
+    def with_key(self, key: str) -> "Api":
+        return Api(self.client, {"X-Auth-Token": key})
+
+    async def call(self, method: str, path: str, *, json=None, data=None, params=None, headers=None):
+        h = {**self.headers, **(headers or {})}
+        resp = await self.client.request(method, self.base + path, json=json, data=data,
+                                         params=params, headers=h)
+        body = await resp.read()
+        try:
+            payload = resp.content_type == "application/json" and __import__("json").loads(body)
+        except ValueError:
+            payload = None
+        return resp.status, payload if payload is not False else body.decode(errors="replace"), resp
+
+    async def get(self, path: str, **kw):
+        return await self.call("GET", path, **kw)
+
+    async def post(self, path: str, json=None, **kw):
+        return await self.call("POST", path, json=json, **kw)
+
+    async def patch(self, path: str, json=None, **kw):
+        return await self.call("PATCH", path, json=json, **kw)
+
+    async def delete(self, path: str, **kw):
+        return await self.call("DELETE", path, **kw)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
