@@ -24,15 +24,15 @@ _TYPES: list[tuple[type, dict[str, Any]]] = [
 ]
 
 
-def field_schema(field: fields.Field) -> dict[str, Any]:
+def field_schema(field: fields.Field, partial: bool = False) -> dict[str, Any]:
     out: dict[str, Any]
     if isinstance(field, fields.Nested):
         nested = field.schema
-        out = schema_to_jsonschema(nested)
+        out = schema_to_jsonschema(nested, partial=partial)
         if field.many:
             out = {"type": "array", "items": out}
     elif isinstance(field, fields.List):
-        out = {"type": "array", "items": field_schema(field.inner)}
+        out = {"type": "array", "items": field_schema(field.inner, partial)}
     else:
         out = {"type": "string"}
         for ftype, props in _TYPES:
@@ -73,7 +73,7 @@ def _validators(field: fields.Field) -> list[Any]:
     return list(getattr(field, "validators", []) or [])
 
 
-def schema_to_jsonschema(schema: Schema | type[Schema]) -> dict[str, Any]:
+def schema_to_jsonschema(schema: Schema | type[Schema], partial: bool = False) -> dict[str, Any]:
     if isinstance(schema, type):
         schema = schema()
     properties: dict[str, Any] = {}
@@ -82,8 +82,8 @@ def schema_to_jsonschema(schema: Schema | type[Schema]) -> dict[str, Any]:
         if field.dump_only:
             continue
         key = field.data_key or name
-        properties[key] = field_schema(field)
-        if field.required:
+        properties[key] = field_schema(field, partial)
+        if field.required and not partial:
             required.append(key)
     out: dict[str, Any] = {"type": "object", "properties": properties}
     if required:

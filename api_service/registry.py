@@ -29,6 +29,7 @@ class Action:
     path_schema: type[Schema] | None = None
     query_schema: type[Schema] | None = None
     body_schema: type[Schema] | None = None
+    body_partial: bool = False  # PATCH: every field optional, nested ones too
     status: int = 200
     notes: str = ""
     aliases: tuple[str, ...] = ()  # "POST /api/v1/external/intents/notify_intent"
@@ -68,7 +69,7 @@ class Action:
         for schema in (self.path_schema, self.query_schema, self.body_schema):
             if schema is None:
                 continue
-            part = schema_to_jsonschema(schema)
+            part = schema_to_jsonschema(schema, partial=self.body_partial and schema is self.body_schema)
             merged["properties"].update(part["properties"])
             merged["required"].extend(part.get("required", []))
         if not merged["required"]:

@@ -105,7 +105,7 @@ async def run_action(action: Action, request: web.Request) -> web.StreamResponse
         data, raw = await read_json(request)
         if not isinstance(data, dict):
             raise Unprocessable.from_fields({"": ["The body must be a JSON object."]})
-        body = load(action.body_schema, data)
+        body = load(action.body_schema, data, partial=action.body_partial)
     call = Call(conns, principal.shop, path, query, body, request)
 
     key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
