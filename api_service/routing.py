@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp_apigami import docs, json_schema, querystring_schema
+from aiohttp_apigami.constants import API_SPEC_ATTR
 from marshmallow import Schema, ValidationError
 
 from api_service import idempotency
@@ -156,10 +157,13 @@ def make_handler(action: Action):
     if action.query_schema is not None:
         decorated = querystring_schema(action.query_schema)(decorated)
     tags = list(action.tags) or [action.path.strip("/").split("/")[0]]
-    return docs(
-        operationId=action.name,
+    decorated = docs(
+        operation_id=action.name,
         tags=tags,
         summary=action.description.split(". ")[0],
         description=(action.description + ("\n\n" + action.notes if action.notes else "")),
         responses=_responses(action),
     )(decorated)
+    # apigami's docs() always adds Swagger 2's "produces", invalid in OpenAPI 3.
+    getattr(decorated, API_SPEC_ATTR).pop("produces", None)
+    return decorated

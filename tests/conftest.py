@@ -101,7 +101,7 @@ def config(env, redis):
 
 
 @pytest_asyncio.fixture
-async def client(aiohttp_client, config):
+async def client(config, aiohttp_client):
     return await aiohttp_client(create_app(config))
 
 
