@@ -55,6 +55,7 @@ class Call:
     query: dict[str, Any] = field(default_factory=dict)
     body: Any = None
     request: web.Request | None = None
+    body_errors: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -30,6 +30,9 @@ class Action:
     query_schema: type[Schema] | None = None
     body_schema: type[Schema] | None = None
     body_partial: bool = False  # PATCH: every field optional, nested ones too
+    # The handler adds checks that need the shop and reports every error in one
+    # 422: body field errors reach it in call.body_errors instead of raising.
+    body_errors_to_handler: bool = False
     status: int = 200
     notes: str = ""
     aliases: tuple[str, ...] = ()  # "POST /api/v1/external/intents/notify_intent"

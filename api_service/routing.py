@@ -101,13 +101,19 @@ async def run_action(action: Action, request: web.Request) -> web.StreamResponse
     except Unprocessable:
         raise NotFound(f"{action.resource} not found") from None
     query = load(action.query_schema, query_dict(request))
-    body, raw = (None, b"")
+    body, raw, body_errors = None, b"", {}
     if action.body_schema is not None:
         data, raw = await read_json(request)
         if not isinstance(data, dict):
             raise Unprocessable.from_fields({"": ["The body must be a JSON object."]})
-        body = load(action.body_schema, data, partial=action.body_partial)
-    call = Call(conns, principal.shop, path, query, body, request)
+        try:
+            body = action.body_schema().load(data, partial=action.body_partial)
+        except ValidationError as exc:
+            if not action.body_errors_to_handler:
+                raise Unprocessable.from_fields(flatten_errors(exc.messages)) from None
+            body = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+            body_errors = flatten_errors(exc.messages)
+    call = Call(conns, principal.shop, path, query, body, request, body_errors)
 
     key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
     if key is None:

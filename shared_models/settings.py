@@ -1,9 +1,16 @@
-"""Shop settings: five capabilities, their defaults, and how a shop's stored
-overrides become the effective document. Validation lives beside them."""
+"""Shop settings: five capabilities, their defaults, how a shop's stored
+overrides become the effective document, and plan gating (what a plan may turn
+on, and what sending ignores after a downgrade). Field rules live in the API's
+schemas (api_service.settings.schemas)."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
+
+import phonenumbers
+
+from shared_models.plans import PLANS
 
 CAPABILITIES = ("channels", "delivery", "compliance", "tagging", "alerts")
 
@@ -50,3 +57,72 @@ def effective(overrides: dict[str, Any] | None) -> dict[str, Any]:
 async def load_effective(conn: Any, shop_id: Any) -> dict[str, Any]:
     """The shop's settings as they apply now (defaults where unchanged)."""
     return effective(await conn.fetchval(READ_OVERRIDES, shop_id))
+
+
+# Codes that compliance.sms_allowed_countries accepts: the ISO 3166-1 alpha-2 codes
+# phone numbers are issued under (what an SMS recipient's number resolves to).
+COUNTRY_CODES = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A setting only some plans may turn on. `off` is the value every plan allows."""
+
+    path: tuple[str, ...]
+    feature: str  # the shared_models.plans.Plan flag
+    off: Any
+    message: str  # formatted with the shop's {plan}
+
+
+def _paid_plans(feature: str) -> str:
+    return ", ".join(name for name, plan in PLANS.items() if getattr(plan, feature))
+
+
+GATES = (
+    Gate(("delivery", "batch_size"), "batching", None,
+         f"Batching needs a paid plan ({_paid_plans('batching')}); this shop is on the {{plan}} plan. "
+         "Use null to send to everyone at once."),
+    Gate(("channels", "sms", "enabled"), "sms", False,
+         f"SMS needs a paid plan ({_paid_plans('sms')}); this shop is on the {{plan}} plan."),
+)
+_ABSENT = object()  # a path the document does not have
+
+
+def _get(doc: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(doc, dict) or key not in doc:
+            return _ABSENT
+        doc = doc[key]
+    return doc
+
+
+def _set(doc: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for key in path[:-1]:
+        doc = doc[key]
+    doc[path[-1]] = value
+
+
+def plan_errors(current: dict[str, Any], patch: dict[str, Any], plan: str) -> dict[str, list[str]]:
+    """The gated values `patch` turns on that `plan` does not allow, by dotted path from
+    the settings root. Only values being changed count: a stored value a downgrade no
+    longer allows may be sent again unchanged, and never blocks other changes."""
+    allowed = PLANS[plan]
+    errors: dict[str, list[str]] = {}
+    for gate in GATES:
+        value = _get(patch, gate.path)
+        if value is _ABSENT or value == gate.off or getattr(allowed, gate.feature):
+            continue
+        if value != _get(current, gate.path):
+            errors[".".join(gate.path)] = [gate.message.format(plan=plan)]
+    return errors
+
+
+def applicable(settings: dict[str, Any], plan: str) -> dict[str, Any]:
+    """The effective settings as sending must apply them under `plan`: stored values the
+    plan no longer allows (kept after a downgrade) are turned off."""
+    allowed = PLANS[plan]
+    out = copy.deepcopy(settings)
+    for gate in GATES:
+        if not getattr(allowed, gate.feature) and _get(out, gate.path) is not _ABSENT:
+            _set(out, gate.path, gate.off)
+    return out

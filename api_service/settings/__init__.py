@@ -1,2 +1,4 @@
-"""placeholder"""
-ACTIONS: list = []
+"""Shop settings: read and PATCH of the five capabilities."""
+from api_service.settings.actions import ACTIONS
+
+__all__ = ["ACTIONS"]
