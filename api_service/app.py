@@ -10,11 +10,14 @@ from redis.asyncio import Redis
 from api_service.context import CONNECTIONS, Connections
 from api_service.meta import handlers as meta
 from api_service.middleware import add_common_headers, error_middleware
+from api_service.public import routes as public_routes
+from api_service.webhooks import handlers as webhooks
 from api_service.ratelimit import RateLimiter
 from api_service.registry import BASE_PATH, Action, all_actions
 from api_service.routing import RATE_LIMITER, make_handler
 from shared_models.config import Config
 from shared_models.db import create_pool
+from shared_models.queue import Queue
 
 CONFIG = web.AppKey("config", Config)
 MAX_BODY = 1024 * 1024
@@ -33,12 +36,14 @@ async def connections_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     pool = await create_pool(config.database_url, min_size=config.db_pool_min, max_size=config.db_pool_max)
     redis = Redis.from_url(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
-    conns = Connections(config=config, pool=pool, redis=redis)
+    queue = Queue(config.redis_url, config.queue_name)
+    conns = Connections(config=config, pool=pool, redis=redis, queue=queue)
     app[CONNECTIONS] = conns
     app[RATE_LIMITER] = RateLimiter(redis, config.rate_limit_per_second, config.rate_limit_burst)
     try:
         yield
     finally:
+        await queue.close()
         await redis.aclose()
         await pool.close()
 
@@ -71,6 +76,8 @@ def create_app(config: Config, actions: list[Action] | None = None) -> web.Appli
     actions = all_actions() if actions is None else actions
     meta.add_routes(app, actions)
     add_action_routes(app, actions)
+    public_routes.add_routes(app)
+    webhooks.add_routes(app)
     setup_openapi(app)
     app.on_response_prepare.append(add_common_headers)
     return app

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import asyncpg
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+# The repository's sql/ (the project is installed editable, as make and the
+# Dockerfile do); BACKINSTOCK_SQL_DIR points elsewhere if it must.
+SQL_DIR = Path(os.environ.get("BACKINSTOCK_SQL_DIR") or Path(__file__).resolve().parent.parent / "sql")
 LOCK_ID = 0x62_69_73_6D  # advisory lock: concurrent `migrate` runs take turns
 
 log = logging.getLogger("backinstock.migrate")
@@ -24,13 +27,16 @@ def migration_files(sql_dir: Path = SQL_DIR) -> list[Path]:
 
 async def migrate(dsn: str, sql_dir: Path = SQL_DIR) -> list[str]:
     """Returns the versions applied by this call (empty when up to date)."""
+    files = migration_files(sql_dir)
+    if not files:
+        raise FileNotFoundError(f"no migrations found in {sql_dir}")
     conn = await asyncpg.connect(dsn)
     applied: list[str] = []
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", LOCK_ID)
         await conn.execute(CREATE_TABLE)
         done = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
-        for path in migration_files(sql_dir):
+        for path in files:
             version = path.stem
             if version in done:
                 continue

@@ -1,6 +1,5 @@
 """The jobs actions, as the registry declares them."""
 from api_service.jobs import handlers, schemas
-from api_service.pending import not_implemented
 from api_service.registry import Action
 
 ACTIONS = [
@@ -17,9 +16,10 @@ ACTIONS = [
         name="jobs_cancel",
         method="POST",
         path="/jobs/{id}/cancel",
-        handler=not_implemented,
+        handler=handlers.cancel_job,
         description="Cancel a job: sends not yet handed to a provider are not made.",
-        notes="409 if the job already finished.",
+        notes="Sends already handed to a provider complete; the rest are not made. "
+              "Answers the job as cancelled; 409 if it already finished.",
         resource="Job",
         path_schema=schemas.JobPath,
         idempotent=True,

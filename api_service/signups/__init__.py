@@ -1,2 +1,4 @@
-"""placeholder"""
-ACTIONS: list = []
+"""Signups: one customer waiting on one variant over one channel."""
+from api_service.signups.actions import ACTIONS
+
+__all__ = ["ACTIONS"]

@@ -1,0 +1,69 @@
+"""`backinstock shops …` and `backinstock keys …`: operator commands over
+api_service.admin.shops. Keys and webhook secrets go to stdout once and are
+never logged."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any, Awaitable, Callable
+
+import asyncpg
+
+from api_service.admin import shops as admin
+from api_service.cli.output import emit
+from shared_models.config import Config
+from shared_models.db import create_pool
+
+
+def with_pool(action: Callable[[asyncpg.Pool, argparse.Namespace], Awaitable[Any]]):
+    """Wraps an async action in a small pool from DATABASE_URL; prints its result."""
+    def handler(args: argparse.Namespace) -> int:
+        config = Config.from_env()
+
+        async def go() -> Any:
+            pool = await create_pool(config.database_url, min_size=1, max_size=2)
+            try:
+                return await action(pool, args)
+            finally:
+                await pool.close()
+
+        emit(asyncio.run(go()))
+        return 0
+    return handler
+
+
+@with_pool
+async def shops_create(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
+    return await admin.create_shop(pool, args.domain, plan=args.plan, name=args.name,
+                                   currency=args.currency, timezone=args.timezone)
+
+
+@with_pool
+async def shops_set_plan(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
+    await admin.set_plan(pool, args.domain, args.plan)
+    return {"domain": admin.check_domain(args.domain), "plan": args.plan}
+
+
+@with_pool
+async def shops_set_domains(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
+    await admin.set_domains(pool, args.domain, args.storefront_domains)
+    return {"domain": admin.check_domain(args.domain),
+            "storefront_domains": [admin.check_domain(d) for d in args.storefront_domains]}
+
+
+@with_pool
+async def shops_set_token(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
+    await admin.set_token(pool, args.domain, args.token)
+    return {"domain": admin.check_domain(args.domain), "token_set": True}  # never echo the token
+
+
+@with_pool
+async def keys_create(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
+    shop = await admin.shop_by_domain(pool, args.domain)
+    return {"api_key": await admin.create_key(pool, shop["shop_id"], read_only=args.read_only)}
+
+
+@with_pool
+async def keys_revoke(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
+    await admin.revoke_key(pool, args.domain, args.key_prefix)
+    return {"domain": admin.check_domain(args.domain), "key_prefix": args.key_prefix, "revoked": True}

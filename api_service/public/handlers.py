@@ -1,0 +1,113 @@
+"""GET /t/{token}, GET|POST /u/{token}, GET|POST /optin/{token}.
+
+A forged token, or one for a row that no longer exists, is 404 in the JSON error
+envelope, like every other 404 of the service (it is what the error middleware
+renders, and a scanner probing tokens learns nothing from a page). GETs change
+nothing except the click: mail scanners follow links, so unsubscribing and
+confirming take a POST.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from api_service.context import CONNECTIONS
+from api_service.errors import NotFound, TooManyRequests
+from api_service.public import queries
+from api_service.public.pages import html_response
+from api_service.public.redirects import click_target
+from api_service.routing import RATE_LIMITER
+from dispatcher.messages import product_name
+from shared_models import tokens
+
+NOT_FOUND_MESSAGE = "Not found: this link is invalid or no longer exists"
+_TRUE = ("1", "true", "yes")
+
+
+async def _limit(request: web.Request) -> None:
+    """Per client address, like every endpoint outside the base path."""
+    limiter = request.app.get(RATE_LIMITER)
+    if limiter is None:
+        return
+    decision = await limiter.hit(f"public:{request.remote or 'unknown'}")
+    if not decision.allowed:
+        raise TooManyRequests("Rate limit exceeded, retry later",
+                              headers={"Retry-After": str(decision.retry_after)})
+
+
+async def _ids(request: web.Request, kind: str) -> tuple[uuid.UUID, uuid.UUID]:
+    await _limit(request)
+    secret = request.app[CONNECTIONS].config.secret_key
+    ids = tokens.verify(kind, request.match_info["token"], secret)
+    if ids is None:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return ids
+
+
+def _pool(request: web.Request) -> asyncpg.Pool:
+    return request.app[CONNECTIONS].pool
+
+
+async def _signup(request: web.Request, kind: str) -> tuple[uuid.UUID, asyncpg.Record]:
+    shop_id, signup_id = await _ids(request, kind)
+    row = await _pool(request).fetchrow(queries.SIGNUP, shop_id, signup_id)
+    if row is None:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return shop_id, row
+
+
+def _everything(request: web.Request) -> bool:
+    return request.query.get("all", "").lower() in _TRUE
+
+
+def _page_context(request: web.Request, row: asyncpg.Record) -> dict[str, Any]:
+    path = request.path  # /u/{token} or /optin/{token}: forms post back to it
+    return {"shop_name": row["shop_name"], "product": product_name(row["product_title"], row["variant_title"]),
+            "action": path, "action_all": path + "?all=1", "everything": _everything(request)}
+
+
+async def click(request: web.Request) -> web.Response:
+    shop_id, notification_id = await _ids(request, "click")
+    record = request.method == "GET"  # HEAD (link previews, scanners) looks without counting
+    row = await _pool(request).fetchrow(queries.CLICK, shop_id, notification_id, record)
+    if row is None:
+        raise NotFound(NOT_FOUND_MESSAGE)
+    location = click_target(url=row["url"], domain=row["domain"], storefront_domains=row["storefront_domains"] or (),
+                            variant_id=row["variant_id"], handle=row["handle"], channel=row["channel"],
+                            notification_id=row["notification_id"])
+    return web.Response(status=302, headers={"Location": location, "Cache-Control": "no-store",
+                                             "Referrer-Policy": "no-referrer"})
+
+
+async def unsubscribe_page(request: web.Request) -> web.Response:
+    _, row = await _signup(request, "unsubscribe")
+    return html_response("unsubscribe_confirm.html", **_page_context(request, row))
+
+
+async def unsubscribe(request: web.Request) -> web.Response:
+    """The page's buttons and RFC 8058 one-click (body List-Unsubscribe=One-Click)
+    alike: the signed token is the authorisation, so the body is not required."""
+    shop_id, row = await _signup(request, "unsubscribe")
+    if _everything(request):
+        await _pool(request).execute(queries.UNSUBSCRIBE_CUSTOMER, shop_id, row["customer_id"])
+    else:
+        await _pool(request).execute(queries.UNSUBSCRIBE_SIGNUP, shop_id, row["signup_id"])
+    return html_response("unsubscribed.html", **_page_context(request, row))
+
+
+async def optin_page(request: web.Request) -> web.Response:
+    _, row = await _signup(request, "optin")
+    return html_response("optin_confirm.html", confirmed=row["optin_confirmed_at"] is not None,
+                         unsubscribed=row["unsubscribed_at"] is not None, **_page_context(request, row))
+
+
+async def optin_confirm(request: web.Request) -> web.Response:
+    shop_id, row = await _signup(request, "optin")
+    unsubscribed = row["unsubscribed_at"] is not None
+    if not unsubscribed:
+        await _pool(request).execute(queries.CONFIRM_OPTIN, shop_id, row["signup_id"])
+    return html_response("optin_confirm.html", confirmed=not unsubscribed, unsubscribed=unsubscribed,
+                         **_page_context(request, row))

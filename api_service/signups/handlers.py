@@ -1,0 +1,41 @@
+"""HTTP side of the signups actions: unpack the Call, run the core, shape the reply."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from api_service import listing
+from api_service.context import Call, Reply
+from api_service.signups import hooks, service
+from api_service.signups.output import signup_out
+
+
+async def list_signups(call: Call) -> dict[str, Any]:
+    q = call.query
+    rows, total, exact = await service.list_signups(call.pool, call.shop, q)
+    return {"signups": [signup_out(r) for r in rows],
+            "meta": listing.meta(q["page"], q["per_page"], total, exact)}
+
+
+async def read_signup(call: Call) -> dict[str, Any]:
+    return signup_out(await service.get_signup(call.pool, call.shop, call.path["signup_id"]))
+
+
+async def create_signup(call: Call) -> Reply:
+    row, created = await service.create_signup(call.pool, call.shop, call.body)
+    if created and hooks.needs_optin_confirmation(row):
+        await hooks.request_optin_confirmation(call.conns, call.shop, row)
+    return Reply(signup_out(row), 201 if created else 200)
+
+
+async def delete_signup(call: Call) -> Reply:
+    await service.delete_signup(call.pool, call.shop, call.path["signup_id"])
+    return Reply(None, 204)
+
+
+async def bulk_delete(call: Call) -> dict[str, Any]:
+    return asdict(await service.bulk_delete(call.pool, call.shop, call.body["ids"]))
+
+
+async def transfer(call: Call) -> dict[str, Any]:
+    return asdict(await service.transfer(call.pool, call.shop, call.body))

@@ -1,0 +1,97 @@
+"""back_in_stock_signups_notify and back_in_stock_signups_bulk_notify: record a
+send job (and its targets) in PostgreSQL, then enqueue it for the dispatcher.
+
+If Redis is down the job is still accepted (202): it lives in PostgreSQL and
+the dispatcher's sweep runs it once Redis is back."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from api_service.context import Call, Reply
+from api_service.errors import Conflict, NotFound, Unprocessable
+from api_service.signups import queries
+from shared_models import jobs
+from shared_models.queue import RUN_JOB
+from shared_models.settings import applicable, load_effective
+
+LOCK_ONE = """
+SELECT last_notified_at IS NOT NULL AS notified FROM signups
+WHERE shop_id = $1 AND signup_id = $2 FOR UPDATE
+"""
+STATES = """
+SELECT signup_id, last_notified_at IS NOT NULL AS notified FROM signups
+WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])
+"""
+ALREADY_NOTIFIED = "Signup was already notified; set allow_resend to send again"
+IN_FLIGHT = "A send for this signup is already queued or in flight"
+NOT_FOUND = "Signup not found"
+PARALLEL_CHAINS = 2
+
+
+async def enqueue(call: Call, job_id: uuid.UUID, targets: int) -> None:
+    chains = min(PARALLEL_CHAINS, max(1, targets // 200))
+    for _ in range(chains if targets else 0):
+        await call.conns.queue.try_enqueue(RUN_JOB, str(call.shop.shop_id), str(job_id))
+
+
+async def notify_signup(call: Call) -> Reply:
+    shop_id, signup_id = call.shop.shop_id, call.path["id"]
+    allow_resend = call.body["allow_resend"]
+    async with call.pool.acquire() as conn, conn.transaction():
+        notified = await conn.fetchval(LOCK_ONE, shop_id, signup_id)
+        if notified is None:
+            raise NotFound(NOT_FOUND)
+        if notified and not allow_resend:
+            raise Unprocessable(ALREADY_NOTIFIED)
+        job_id = await jobs.create_job(conn, shop_id, kind="notify", trigger="manual", allow_resend=allow_resend)
+        if not await jobs.add_targets(conn, shop_id, job_id, where=jobs.TARGETS_BY_IDS, arg=[signup_id],
+                                      batch_size=None):
+            raise Conflict(IN_FLIGHT)  # rolls the job back too
+    await enqueue(call, job_id, 1)
+    return Reply({"job_id": str(job_id)}, 202)
+
+
+async def batching(call: Call, batched: bool) -> tuple[int | None, int, str]:
+    if not batched:
+        return None, 0, "oldest_first"
+    delivery = applicable(await load_effective(call.pool, call.shop.shop_id), call.shop.plan)["delivery"]
+    return delivery["batch_size"], delivery["batch_interval_minutes"], delivery["order"]
+
+
+async def bulk_notify(call: Call) -> Reply:
+    body, shop_id = call.body, call.shop.shop_id
+    allow_resend = body["allow_resend"]
+    batch_size, interval, order = await batching(call, body["batched"])
+    rejected: list[dict[str, str]] = []
+    if body.get("ids") is not None:
+        wanted = list(dict.fromkeys(body["ids"]))  # de-duplicated, order kept
+        states = {r["signup_id"]: r["notified"] for r in await call.pool.fetch(STATES, shop_id, wanted)}
+        eligible = []
+        for sid in wanted:
+            if sid not in states:
+                rejected.append({"id": str(sid), "error": NOT_FOUND})
+            elif states[sid] and not allow_resend:
+                rejected.append({"id": str(sid), "error": ALREADY_NOTIFIED})
+            else:
+                eligible.append(sid)
+    else:
+        filters = dict(body["filters"])
+        w = queries.where(shop_id, filters, call.shop.timezone)
+        if not allow_resend:
+            w.clauses.append("s.last_notified_at IS NULL")
+        eligible = [r["signup_id"] for r in await call.pool.fetch(
+            f"SELECT s.signup_id FROM signups s WHERE {w.sql}", *w.args)]
+    async with call.pool.acquire() as conn, conn.transaction():
+        job_id = await jobs.create_job(conn, shop_id, kind="bulk_notify", trigger="manual",
+                                       allow_resend=allow_resend, batch_interval_minutes=interval)
+        accepted = await jobs.add_targets(conn, shop_id, job_id, where=jobs.TARGETS_BY_IDS, arg=eligible,
+                                          batch_size=batch_size, order=order)
+    await enqueue(call, job_id, len(accepted))
+    out: dict[str, Any] = {"job_id": str(job_id), "accepted_count": len(accepted)}
+    if body.get("ids") is not None:
+        taken = set(accepted)
+        rejected += [{"id": str(s), "error": IN_FLIGHT} for s in eligible if s not in taken]
+        out["accepted"] = [str(s) for s in eligible if s in taken]
+        out["rejected"] = rejected
+    return Reply(out, 202)

@@ -1,0 +1,44 @@
+"""A signup as the API shows it (the contract's "Signup as read")."""
+from __future__ import annotations
+
+from typing import Any
+
+from shared_models.jsonutil import isoformat
+
+# Shopify's name for the only variant of a product without options.
+DEFAULT_VARIANT_TITLE = "Default Title"
+
+
+def variant_title(product_title: str | None, variant_title: str | None) -> str | None:
+    """"Product - Variant", just the product when there is no real variant title, else None."""
+    if not product_title:
+        return None
+    if variant_title and variant_title != DEFAULT_VARIANT_TITLE:
+        return f"{product_title} - {variant_title}"
+    return product_title
+
+
+def signup_out(row: Any) -> dict[str, Any]:
+    return {
+        "id": str(row["signup_id"]),
+        "status": row["status"],
+        "channel": row["channel"],
+        "contact": row["contact"],
+        "quantity": row["quantity"],
+        "source": row["source"],
+        "variant": {
+            "shopify_variant_id": row["variant_id"],
+            "shopify_product_id": row["product_id"],
+            "title": variant_title(row["product_title"], row["variant_title"]),
+        },
+        "customer": {"id": str(row["customer_id"]), "email": row["customer_email"],
+                     "name": row["customer_name"]},
+        # Confirmed when no opt-in was asked for, or once the customer confirmed.
+        "optin": {"required": row["optin_required"],
+                  "confirmed": not row["optin_required"] or row["optin_confirmed_at"] is not None},
+        "notifications_sent": row["notifications_sent"],
+        "last_notified_at": isoformat(row["last_notified_at"]),
+        "unsubscribed_at": isoformat(row["unsubscribed_at"]),
+        "created_at": isoformat(row["created_at"]),
+        "updated_at": isoformat(row["updated_at"]),
+    }

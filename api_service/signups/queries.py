@@ -1,0 +1,224 @@
+"""SQL of the signups actions. Every statement is scoped by shop_id ($1)."""
+from __future__ import annotations
+
+from typing import Any
+
+from api_service import listing
+
+# One row per signup with its customer and catalog variant (no N+1). The v1
+# shape needs the extra columns (phone, inventory item, blocked_at).
+SELECT = """
+SELECT s.signup_id, s.status, s.channel, s.contact, s.quantity, s.source, s.variant_id, s.product_id,
+       s.shopify_market_id, s.optin_required, s.optin_confirmed_at, s.notifications_sent,
+       s.last_notified_at, s.last_blocked_at, s.unsubscribed_at, s.created_at, s.updated_at,
+       c.customer_id, c.email AS customer_email, c.phone AS customer_phone, c.name AS customer_name,
+       v.product_title, v.variant_title, v.inventory_item_id
+FROM signups s
+JOIN customers c ON c.shop_id = s.shop_id AND c.customer_id = s.customer_id
+LEFT JOIN variants v ON v.shop_id = s.shop_id AND v.variant_id = s.variant_id
+"""
+READ = SELECT + "WHERE s.shop_id = $1 AND s.signup_id = $2"
+LIST_FROM = "signups s"
+ORDER = "ORDER BY s.created_at DESC, s.signup_id DESC"
+
+DELETE = "DELETE FROM signups WHERE shop_id = $1 AND signup_id = $2 RETURNING signup_id"
+
+# --- create -----------------------------------------------------------------
+
+VARIANT_PRODUCT = "SELECT product_id FROM variants WHERE shop_id = $1 AND variant_id = $2"
+VARIANT_ROW = """
+SELECT source, product_id, inventory_item_id, product_title, variant_title, sku, vendor, url
+FROM variants WHERE shop_id = $1 AND variant_id = $2
+"""
+
+# Fill the catalog from the request until Shopify describes the variant: rows
+# whose source is 'shopify' are never touched. Given values replace, missing
+# ones keep what is stored; an unchanged row is not rewritten.
+UPSERT_VARIANT = """
+INSERT INTO variants AS v (shop_id, variant_id, product_id, inventory_item_id, product_title,
+                           variant_title, sku, vendor, url)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (shop_id, variant_id) DO UPDATE SET
+    product_id = EXCLUDED.product_id,
+    inventory_item_id = COALESCE(EXCLUDED.inventory_item_id, v.inventory_item_id),
+    product_title = COALESCE(EXCLUDED.product_title, v.product_title),
+    variant_title = COALESCE(EXCLUDED.variant_title, v.variant_title),
+    sku = COALESCE(EXCLUDED.sku, v.sku),
+    vendor = COALESCE(EXCLUDED.vendor, v.vendor),
+    url = COALESCE(EXCLUDED.url, v.url),
+    updated_at = now()
+WHERE v.source = 'api'
+  AND (v.product_id, v.inventory_item_id, v.product_title, v.variant_title, v.sku, v.vendor, v.url)
+      IS DISTINCT FROM
+      (EXCLUDED.product_id, COALESCE(EXCLUDED.inventory_item_id, v.inventory_item_id),
+       COALESCE(EXCLUDED.product_title, v.product_title), COALESCE(EXCLUDED.variant_title, v.variant_title),
+       COALESCE(EXCLUDED.sku, v.sku), COALESCE(EXCLUDED.vendor, v.vendor), COALESCE(EXCLUDED.url, v.url))
+"""
+
+CUSTOMER_COLUMNS = """customer_id, email, phone, push_token, name, accepts_marketing, locale, country_code"""
+
+# Find-or-create by one contact: the insert either wins or meets the unique
+# index (waiting for a concurrent insert to commit); the select then finds it.
+INSERT_CUSTOMER = {
+    "email": """
+INSERT INTO customers (shop_id, customer_id, email, name, accepts_marketing, locale, country_code)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (shop_id, lower(email)) WHERE email IS NOT NULL DO NOTHING
+RETURNING """ + CUSTOMER_COLUMNS,
+    "phone": """
+INSERT INTO customers (shop_id, customer_id, phone, name, accepts_marketing, locale, country_code)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (shop_id, phone) WHERE phone IS NOT NULL DO NOTHING
+RETURNING """ + CUSTOMER_COLUMNS,
+    "push_token": """
+INSERT INTO customers (shop_id, customer_id, push_token, name, accepts_marketing, locale, country_code)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (shop_id, push_token) WHERE push_token IS NOT NULL DO NOTHING
+RETURNING """ + CUSTOMER_COLUMNS,
+}
+FIND_CUSTOMER = {
+    "email": f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE shop_id = $1 AND lower(email) = lower($2)",
+    "phone": f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE shop_id = $1 AND phone = $2",
+    "push_token": f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE shop_id = $1 AND push_token = $2",
+}
+
+# Missing details only (never overwrite). A contact another customer already
+# holds is left out rather than violating the unique indexes.
+FILL_CUSTOMER = """
+UPDATE customers c SET
+    email = CASE WHEN c.email IS NULL AND NOT EXISTS (
+                SELECT 1 FROM customers o WHERE o.shop_id = $1 AND lower(o.email) = lower($3))
+            THEN $3 ELSE c.email END,
+    phone = CASE WHEN c.phone IS NULL AND NOT EXISTS (
+                SELECT 1 FROM customers o WHERE o.shop_id = $1 AND o.phone = $4)
+            THEN $4 ELSE c.phone END,
+    push_token = CASE WHEN c.push_token IS NULL AND NOT EXISTS (
+                SELECT 1 FROM customers o WHERE o.shop_id = $1 AND o.push_token = $5)
+            THEN $5 ELSE c.push_token END,
+    name = COALESCE(c.name, $6),
+    accepts_marketing = COALESCE(c.accepts_marketing, $7),
+    locale = COALESCE(c.locale, $8),
+    country_code = COALESCE(c.country_code, $9),
+    updated_at = now()
+WHERE c.shop_id = $1 AND c.customer_id = $2
+"""
+
+# The partial unique index signups_open is the arbiter: concurrent identical
+# creates insert once, the others find that row.
+INSERT_SIGNUP = """
+INSERT INTO signups (shop_id, signup_id, customer_id, variant_id, product_id, channel, contact,
+                     quantity, source, shopify_market_id, optin_required)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (shop_id, customer_id, variant_id, channel)
+    WHERE last_notified_at IS NULL AND unsubscribed_at IS NULL DO NOTHING
+RETURNING signup_id
+"""
+OPEN_SIGNUP = """
+SELECT signup_id FROM signups
+WHERE shop_id = $1 AND customer_id = $2 AND variant_id = $3 AND channel = $4
+  AND last_notified_at IS NULL AND unsubscribed_at IS NULL
+"""
+
+# --- list filters -----------------------------------------------------------
+
+# Each is served by a (shop_id, <column>, created_at DESC, signup_id DESC)
+# index; contact searches go through customers (trigram indexes when
+# pg_trgm is installed) and then signups_customer.
+FILTERS = {
+    "status": "s.status = {}",
+    "channel": "s.channel = {}",
+    "variant_id": "s.variant_id = {}",
+    "product_id": "s.product_id = {}",
+    "email": ("s.customer_id IN (SELECT customer_id FROM customers"
+              " WHERE shop_id = $1 AND lower(email) LIKE {} ESCAPE '\\')"),
+    "phone": ("s.customer_id IN (SELECT customer_id FROM customers"
+              " WHERE shop_id = $1 AND phone LIKE {} ESCAPE '\\')"),
+}
+
+
+def like_pattern(value: str) -> str:
+    """`%value%` with LIKE's wildcards and escape character taken literally."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def where(shop_id: Any, filters: dict[str, Any], tz: str) -> listing.Where:
+    """The WHERE of a list (or of bulk_notify's filter) over `signups s`."""
+    w = listing.Where("s.shop_id", shop_id)
+    for name, clause in FILTERS.items():
+        value = filters.get(name)
+        if value is None:
+            continue
+        if name == "email":
+            value = like_pattern(value.lower())
+        elif name == "phone":
+            value = like_pattern(value)
+        w.add(clause, value)
+    return w.dates("s.created_at", filters, tz)
+
+
+def list_sql(w: listing.Where, limit: str) -> str:
+    return f"{SELECT} WHERE {w.sql} {ORDER} {limit}"
+
+# --- bulk_delete ------------------------------------------------------------
+
+# Locked in id order so that concurrent bulk operations can't deadlock.
+LOCK_FOR_DELETE = """
+SELECT signup_id, (last_notified_at IS NOT NULL OR notifications_sent > 0) AS notified
+FROM signups WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])
+ORDER BY signup_id FOR UPDATE
+"""
+DELETE_MANY = "DELETE FROM signups WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])"
+
+# --- transfer ---------------------------------------------------------------
+
+OPEN = "s.last_notified_at IS NULL AND s.unsubscribed_at IS NULL"
+TRANSFER_SCOPES = {
+    "unsent": OPEN,
+    "sent": "s.last_notified_at IS NOT NULL",
+    "all": "true",
+}
+# Sources ($2 variant, $3 product, in scope) and the open signups of the
+# target variant ($4) they may merge into, locked together in id order.
+LOCK_FOR_TRANSFER = {
+    scope: f"""
+SELECT s.signup_id, (s.variant_id = $2 AND s.product_id = $3 AND {clause}) AS is_source
+FROM signups s
+WHERE s.shop_id = $1
+  AND ((s.variant_id = $2 AND s.product_id = $3 AND {clause}) OR (s.variant_id = $4 AND {OPEN}))
+ORDER BY s.signup_id FOR UPDATE
+"""
+    for scope, clause in TRANSFER_SCOPES.items()
+}
+# An open source meeting an open signup of the same customer and channel on
+# the target variant (what signups_open forbids twice) is merged into it: the
+# target keeps the earlier created_at (queue position), gets the source's
+# notifications and counts; the source is deleted.
+MERGE_OPEN = f"""
+WITH pairs AS (
+    SELECT s.signup_id AS source_id, t.signup_id AS target_id, s.created_at, s.notifications_sent,
+           s.last_blocked_at, s.optin_confirmed_at
+    FROM signups s
+    JOIN signups t ON t.shop_id = s.shop_id AND t.customer_id = s.customer_id AND t.channel = s.channel
+        AND t.variant_id = $3 AND t.last_notified_at IS NULL AND t.unsubscribed_at IS NULL
+    WHERE s.shop_id = $1 AND s.signup_id = ANY($2::uuid[]) AND {OPEN}
+), targets AS (
+    UPDATE signups t SET created_at = LEAST(t.created_at, p.created_at),
+        notifications_sent = t.notifications_sent + p.notifications_sent,
+        last_blocked_at = GREATEST(t.last_blocked_at, p.last_blocked_at),
+        optin_confirmed_at = COALESCE(t.optin_confirmed_at, p.optin_confirmed_at),
+        updated_at = now()
+    FROM pairs p WHERE t.shop_id = $1 AND t.signup_id = p.target_id
+), repointed AS (
+    UPDATE notifications n SET signup_id = p.target_id
+    FROM pairs p WHERE n.shop_id = $1 AND n.signup_id = p.source_id
+), removed AS (
+    DELETE FROM signups s USING pairs p WHERE s.shop_id = $1 AND s.signup_id = p.source_id
+    RETURNING s.signup_id
+)
+SELECT count(*) FROM removed
+"""
+MOVE = """
+UPDATE signups SET variant_id = $3, product_id = $4, updated_at = now()
+WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])
+"""

@@ -1,0 +1,101 @@
+"""The signups core: plain functions over a pool (or connection), the shop
+and validated data, so that the v2 handlers, the v1 shims, the storefront
+endpoint and the dispatcher all share them. Errors are ApiErrors."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+
+from api_service import listing
+from api_service.context import Shop
+from api_service.errors import NotFound, Unprocessable
+from api_service.signups import catalog, customers, queries
+from api_service.signups.bulk import BulkDeleteResult, TransferResult, bulk_delete, transfer
+from api_service.signups.schemas import CONTACT_FIELD
+from api_service.signups.validators import url_on_domains
+from shared_models.settings import load_effective
+
+__all__ = ["create_signup", "get_signup", "list_signups", "delete_signup", "bulk_delete", "transfer",
+           "BulkDeleteResult", "TransferResult", "NOT_FOUND"]
+
+NOT_FOUND = "Signup not found"
+Conn = asyncpg.Connection | asyncpg.Pool
+
+
+class _OpenSignupClosed(Exception):
+    """The open signup we met was alerted or deleted before we could read it."""
+
+
+def check_product_url(shop: Shop, data: dict[str, Any]) -> None:
+    url = (data.get("product") or {}).get("url")
+    if url is not None and not url_on_domains(url, shop.domains):
+        raise Unprocessable.from_fields(
+            {"product.url": [f"Must be a link on one of the shop's domains: {', '.join(shop.domains)}."]})
+
+
+async def create_signup(pool: asyncpg.Pool, shop: Shop, data: dict[str, Any], *,
+                        storefront: bool = False) -> tuple[asyncpg.Record, bool]:
+    """Create a signup, or find the customer's open one for that variant and
+    channel. Returns (signup row, created). `data` is SignupCreate's output
+    (plus an optional shopify_market_id from v1). With `storefront`, an
+    existing customer's details and consent are never changed."""
+    check_product_url(shop, data)
+    async with pool.acquire() as conn:
+        for _ in range(3):
+            try:
+                async with conn.transaction():
+                    return await _create(conn, shop, data, storefront)
+            except _OpenSignupClosed:
+                continue
+    raise RuntimeError("signup create kept racing with sends")
+
+
+async def _create(conn: asyncpg.Connection, shop: Shop, data: dict[str, Any],
+                  storefront: bool) -> tuple[asyncpg.Record, bool]:
+    shop_id = shop.shop_id
+    data = dict(data)
+    if data.get("product_id") is None:
+        data["product_id"] = await catalog.known_product_id(conn, shop_id, data["variant_id"])
+        if data["product_id"] is None:
+            raise Unprocessable.from_fields(
+                {"product_id": ["Required: this variant is not in the catalog yet."]})
+    product_id = await catalog.record_variant(conn, shop_id, data)
+    customer = await customers.find_or_create(conn, shop_id, data["customer"], fill_existing=not storefront)
+    channel = data["channel"]
+    optin_required = bool((await load_effective(conn, shop_id))["compliance"]["optin_required"])
+    signup_id = await conn.fetchval(
+        queries.INSERT_SIGNUP, shop_id, uuid.uuid4(), customer["customer_id"], data["variant_id"],
+        product_id, channel, data["customer"][CONTACT_FIELD[channel]], data["quantity"], data["source"],
+        data.get("shopify_market_id"), optin_required)
+    created = signup_id is not None
+    if not created:
+        signup_id = await conn.fetchval(queries.OPEN_SIGNUP, shop_id, customer["customer_id"],
+                                        data["variant_id"], channel)
+        if signup_id is None:
+            raise _OpenSignupClosed
+    return await conn.fetchrow(queries.READ, shop_id, signup_id), created
+
+
+async def get_signup(conn: Conn, shop: Shop, signup_id: uuid.UUID) -> asyncpg.Record:
+    row = await conn.fetchrow(queries.READ, shop.shop_id, signup_id)
+    if row is None:
+        raise NotFound(NOT_FOUND)
+    return row
+
+
+async def list_signups(conn: Conn, shop: Shop, query: dict[str, Any]
+                       ) -> tuple[list[asyncpg.Record], int, bool]:
+    """One page (query has page, per_page and the list filters): rows, total, total exact."""
+    w = queries.where(shop.shop_id, query, shop.timezone)
+    limit, args = listing.limit_offset(w, query["page"], query["per_page"])
+    rows = await conn.fetch(queries.list_sql(w, limit), *args)
+    total, exact = await listing.count(conn, queries.LIST_FROM, w)
+    return rows, total, exact
+
+
+async def delete_signup(conn: Conn, shop: Shop, signup_id: uuid.UUID) -> None:
+    """Deletes the signup only; its notifications stay (no foreign key)."""
+    if await conn.fetchval(queries.DELETE, shop.shop_id, signup_id) is None:
+        raise NotFound(NOT_FOUND)

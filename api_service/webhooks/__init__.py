@@ -1,0 +1,1 @@
+"""POST /webhooks/shopify: verified, deduplicated, stored; the dispatcher does the work."""

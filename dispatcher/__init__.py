@@ -1,0 +1,1 @@
+"""The dispatcher: arq workers that turn restocks and notify calls into alerts."""

@@ -1,0 +1,1 @@
+"""Delivery providers behind one interface: SMTP, Twilio, push gateway, console."""

@@ -1,0 +1,206 @@
+"""What the customer receives: alerts, opt-in confirmations, and merchant emails.
+
+Bodies are our own templates, rendered in Jinja2's sandbox with autoescape for
+HTML; the subject is the shop's template (shared_models.templates, also
+sandboxed). Every alert names the product and links to it through /t/{token};
+emails carry the unsubscribe link and the RFC 8058 one-click headers; SMS end
+with an opt-out line.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from dispatcher.channels.base import Message
+from shared_models import tokens
+from shared_models.settings import DEFAULTS
+from shared_models.templates import render_line
+
+log = logging.getLogger("backinstock.messages")
+
+CHANNELS = ("email", "sms", "push")
+DEFAULT_SUBJECT: str = DEFAULTS["channels"]["email"]["subject"]
+SHOPIFY_DEFAULT_VARIANT = "Default Title"  # Shopify's title for a product's only variant
+SMS_OPT_OUT = "Reply STOP to opt out"
+SMS_PRODUCT_CHARS = 60  # keeps an SMS to a couple of segments
+SMS_SHOP_CHARS = 30
+
+_HTML = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+_TEXT = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+_LAYOUT_HEAD = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ heading }}</title></head>
+<body style="margin:0;padding:0;background:#f4f4f5;font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#18181b;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0"><tr><td align="center" style="padding:24px;">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:520px;background:#ffffff;border-radius:8px;">
+<tr><td style="padding:32px;">
+<p style="margin:0 0 8px;font-size:14px;color:#71717a;">{{ shop_name }}</p>
+<h1 style="margin:0 0 16px;font-size:22px;">{{ heading }}</h1>
+"""
+_BUTTON = """<p style="margin:0 0 24px;"><a href="{{ url }}" style="display:inline-block;background:#18181b;color:#ffffff;\
+text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:600;">{{ label }}</a></p>
+"""
+
+ALERT_HTML = _HTML.from_string(_LAYOUT_HEAD + """\
+<p style="margin:0 0 24px;font-size:16px;line-height:1.5;">Good news: <strong>{{ product_title }}</strong>\
+{% if variant_title %} ({{ variant_title }}){% endif %} is back in stock.</p>
+""" + _BUTTON.replace("{{ url }}", "{{ click_url }}").replace("{{ label }}", "Shop now") + """\
+<p style="margin:0;font-size:13px;color:#71717a;">Quantities may be limited.</p>
+</td></tr></table>
+<p style="max-width:520px;font-size:12px;line-height:1.5;color:#71717a;">You're receiving this because you asked \
+{{ shop_name }} to tell you when this item was back in stock.<br>
+<a href="{{ unsubscribe_url }}" style="color:#71717a;">Unsubscribe from this alert</a> &middot;
+<a href="{{ unsubscribe_all_url }}" style="color:#71717a;">Unsubscribe from all alerts from {{ shop_name }}</a></p>
+</td></tr></table></body></html>
+""")
+
+ALERT_TEXT = _TEXT.from_string("""\
+Good news: {{ product }} is back in stock at {{ shop_name }}.
+
+Shop now: {{ click_url }}
+
+Quantities may be limited.
+
+--
+You're receiving this because you asked {{ shop_name }} to tell you when this item was back in stock.
+Unsubscribe from this alert: {{ unsubscribe_url }}
+Unsubscribe from all alerts from {{ shop_name }}: {{ unsubscribe_all_url }}
+""")
+
+CONFIRM_HTML = _HTML.from_string(_LAYOUT_HEAD + """\
+<p style="margin:0 0 24px;font-size:16px;line-height:1.5;">Please confirm that you want an alert when \
+<strong>{{ product_title }}</strong>{% if variant_title %} ({{ variant_title }}){% endif %} is back in stock.</p>
+""" + _BUTTON.replace("{{ url }}", "{{ confirm_url }}").replace("{{ label }}", "Confirm my alert") + """\
+<p style="margin:0;font-size:13px;color:#71717a;">If you didn't ask for this, ignore this email: \
+you won't hear from us about it.</p>
+</td></tr></table></td></tr></table></body></html>
+""")
+
+CONFIRM_TEXT = _TEXT.from_string("""\
+Please confirm that you want {{ shop_name }} to tell you when {{ product }} is back in stock:
+
+{{ confirm_url }}
+
+If you didn't ask for this, ignore this email: you won't hear from us about it.
+""")
+
+
+def product_name(product_title: str | None, variant_title: str | None) -> str:
+    """"Linen shirt - M / Blue", or just the title for a single-variant product."""
+    title = (product_title or "").strip() or "Your item"
+    variant = (variant_title or "").strip()
+    if not variant or variant == SHOPIFY_DEFAULT_VARIANT or variant == title:
+        return title
+    return f"{title} - {variant}"
+
+
+def _shown_variant(variant_title: str | None) -> str:
+    variant = (variant_title or "").strip()
+    return "" if variant == SHOPIFY_DEFAULT_VARIANT else variant
+
+
+def _clip(value: str, limit: int) -> str:
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
+
+
+def render_subject(template: str | None, variables: Mapping[str, str]) -> str:
+    """The shop's subject template; the default one if the stored template no longer
+    renders (it was validated when saved, so this is a safety net, not a path)."""
+    try:
+        subject = render_line(template or DEFAULT_SUBJECT, variables)
+    except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
+        log.warning("subject template failed, using the default: %s", exc)
+        subject = render_line(DEFAULT_SUBJECT, variables)
+    return subject or render_line(DEFAULT_SUBJECT, variables)
+
+
+def render_alert(*, channel: str, to: str, shop_name: str, shop_domain: str, product_title: str | None,
+                 variant_title: str | None, product_url: str | None, email_settings: Mapping[str, Any] | None,
+                 click_url: str, unsubscribe_url: str, unsubscribe_all_url: str,
+                 reference: str | None = None) -> Message:
+    """The back-in-stock alert for one signup. `reference` (the notification id) is
+    passed through to the provider as Message.reference."""
+    product = product_name(product_title, variant_title)
+    if channel == "email":
+        settings = dict(email_settings or {})
+        subject = render_subject(settings.get("subject"), {
+            "product_title": product_title or "", "variant_title": _shown_variant(variant_title),
+            "shop_name": shop_name, "product_url": product_url or f"https://{shop_domain}",
+        })
+        context = {"heading": "Back in stock", "shop_name": shop_name, "product": product,
+                   "product_title": product_title or "Your item", "variant_title": _shown_variant(variant_title),
+                   "click_url": click_url, "unsubscribe_url": unsubscribe_url,
+                   "unsubscribe_all_url": unsubscribe_all_url}
+        return Message(
+            channel="email", to=to, subject=subject,
+            text=ALERT_TEXT.render(context), html=ALERT_HTML.render(context),
+            from_name=settings.get("sender_name") or shop_name, reply_to=settings.get("reply_to") or None,
+            headers={"List-Unsubscribe": f"<{unsubscribe_url}>",
+                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+            reference=reference,
+        )
+    if channel == "sms":
+        text = (f"{_clip(shop_name, SMS_SHOP_CHARS)}: {_clip(product, SMS_PRODUCT_CHARS)} is back in stock! "
+                f"{click_url}\n{SMS_OPT_OUT} or visit {unsubscribe_url}")
+        return Message(channel="sms", to=to, text=text, reference=reference)
+    if channel == "push":
+        return Message(channel="push", to=to, title=f"{_clip(product, SMS_PRODUCT_CHARS)} is back in stock",
+                       text=f"Available again at {shop_name}. Tap to shop before it sells out.",
+                       url=click_url, reference=reference)
+    raise ValueError(f"unknown channel {channel!r}")
+
+
+def render_confirmation(*, channel: str, to: str, shop_name: str, product_title: str | None,
+                        variant_title: str | None, confirm_url: str,
+                        email_settings: Mapping[str, Any] | None = None) -> Message:
+    """The double opt-in confirmation: not an alert (no notification row, no plan count)."""
+    product = product_name(product_title, variant_title)
+    if channel == "email":
+        settings = dict(email_settings or {})
+        context = {"heading": "Confirm your alert", "shop_name": shop_name, "product": product,
+                   "product_title": product_title or "Your item", "variant_title": _shown_variant(variant_title),
+                   "confirm_url": confirm_url}
+        return Message(
+            channel="email", to=to, subject=_clip(f"Confirm your back-in-stock alert for {product}", 200),
+            text=CONFIRM_TEXT.render(context), html=CONFIRM_HTML.render(context),
+            from_name=settings.get("sender_name") or shop_name, reply_to=settings.get("reply_to") or None,
+        )
+    if channel == "sms":
+        text = (f"{_clip(shop_name, SMS_SHOP_CHARS)}: confirm your back-in-stock alert for "
+                f"{_clip(product, SMS_PRODUCT_CHARS)}: {confirm_url}\n{SMS_OPT_OUT}")
+        return Message(channel="sms", to=to, text=text)
+    if channel == "push":
+        return Message(channel="push", to=to, title="Confirm your back-in-stock alert",
+                       text=f"Tap to get an alert from {shop_name} when {_clip(product, SMS_PRODUCT_CHARS)} is back.",
+                       url=confirm_url)
+    raise ValueError(f"unknown channel {channel!r}")
+
+
+def render_merchant_email(*, to: str, subject: str, text: str) -> Message:
+    """High-demand, usage-warning and report emails to the shop's recipients (plain text)."""
+    return Message(channel="email", to=to, subject=" ".join(subject.split()), text=text)
+
+
+def link_urls(public_url: str, shop_id: uuid.UUID, notification_id: uuid.UUID, signup_id: uuid.UUID,
+              secret: str) -> dict[str, str]:
+    """The tracked product link and the unsubscribe links of one alert, keyed as
+    render_alert takes them (click_url, unsubscribe_url, unsubscribe_all_url)."""
+    base = public_url.rstrip("/")
+    unsubscribe = f"{base}/u/{tokens.sign('unsubscribe', shop_id, signup_id, secret)}"
+    return {
+        "click_url": f"{base}/t/{tokens.sign('click', shop_id, notification_id, secret)}",
+        "unsubscribe_url": unsubscribe,
+        "unsubscribe_all_url": f"{unsubscribe}?all=1",
+    }
+
+
+def confirm_url(public_url: str, shop_id: uuid.UUID, signup_id: uuid.UUID, secret: str) -> str:
+    """The opt-in confirmation link (/optin/{token})."""
+    return f"{public_url.rstrip('/')}/optin/{tokens.sign('optin', shop_id, signup_id, secret)}"

@@ -1,0 +1,44 @@
+"""The opt-in confirmation: sent once at signup when compliance.optin_required.
+Not an alert: no notification row, not counted against the plan."""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from dispatcher.channels.base import ProviderError
+from dispatcher.messages import confirm_url, render_confirmation
+from dispatcher.runtime import Runtime
+
+log = logging.getLogger("backinstock.dispatcher")
+
+# Marked before sending: a crash may lose a confirmation, never send two.
+CLAIM = """
+UPDATE signups s SET optin_sent_at = now()
+FROM shops sh
+WHERE s.shop_id = $1 AND s.signup_id = $2 AND sh.shop_id = s.shop_id AND sh.uninstalled_at IS NULL
+  AND s.optin_required AND s.optin_confirmed_at IS NULL AND s.optin_sent_at IS NULL
+  AND s.unsubscribed_at IS NULL
+RETURNING s.channel, s.contact, s.variant_id, sh.name AS shop_name
+"""
+VARIANT = "SELECT product_title, variant_title FROM variants WHERE shop_id = $1 AND variant_id = $2"
+
+
+async def send_optin(rt: Runtime, shop_id: uuid.UUID, signup_id: uuid.UUID) -> bool:
+    pool, config = rt.conns.pool, rt.conns.config
+    row = await pool.fetchrow(CLAIM, shop_id, signup_id)
+    if row is None:
+        return False
+    variant = await pool.fetchrow(VARIANT, shop_id, row["variant_id"])
+    message = render_confirmation(
+        channel=row["channel"], to=row["contact"], shop_name=row["shop_name"],
+        product_title=(variant and variant["product_title"]) or "your item",
+        variant_title=variant and variant["variant_title"],
+        confirm_url=confirm_url(config.public_url, shop_id, signup_id, config.secret_key))
+    provider = rt.providers[row["channel"]]
+    try:
+        await rt.throttle.acquire(provider.name)
+        await provider.send(message)
+    except ProviderError as exc:
+        log.warning("opt-in confirmation for signup %s not delivered: %s", signup_id, exc.message)
+        return False
+    return True

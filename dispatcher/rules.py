@@ -1,0 +1,48 @@
+"""Why a send does not happen: one check per blocked_reason, in order."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import phonenumbers
+
+
+def sms_region(phone: str) -> str | None:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(phone, None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def unsubscribed(signup: Mapping[str, Any], settings: dict) -> bool:
+    return signup["unsubscribed_at"] is not None
+
+
+def channel_disabled(signup: Mapping[str, Any], settings: dict) -> bool:
+    return not settings["channels"][signup["channel"]]["enabled"]
+
+
+def optin_unconfirmed(signup: Mapping[str, Any], settings: dict) -> bool:
+    return signup["optin_required"] and signup["optin_confirmed_at"] is None
+
+
+def country_not_allowed(signup: Mapping[str, Any], settings: dict) -> bool:
+    allowed = settings["compliance"]["sms_allowed_countries"]
+    return signup["channel"] == "sms" and bool(allowed) and sms_region(signup["contact"]) not in allowed
+
+
+# Per-signup checks; sold_out and not_published are checked per batch, and
+# plan_limit last, when the allowance is taken.
+CHECKS = (
+    ("unsubscribed", unsubscribed),
+    ("channel_disabled", channel_disabled),
+    ("optin_unconfirmed", optin_unconfirmed),
+    ("country_not_allowed", country_not_allowed),
+)
+
+
+def blocked_reason(signup: Mapping[str, Any], settings: dict) -> str | None:
+    """`settings` are the shop's settings as its plan allows them now."""
+    for reason, check in CHECKS:
+        if check(signup, settings):
+            return reason
+    return None

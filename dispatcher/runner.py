@@ -1,0 +1,54 @@
+"""run_job: one chunk of a send job per arq job, then the job continues at
+the back of the queue, so that shops take turns and several workers share a
+big restock."""
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from dispatcher import targets as sql
+from dispatcher.batches import check_batch
+from dispatcher.delivery import run_chunk
+from dispatcher.runtime import Runtime
+from shared_models.queue import RUN_JOB
+
+log = logging.getLogger("backinstock.dispatcher")
+
+
+async def start_chains(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID, targets: int,
+                       defer_by: float | None = None) -> None:
+    """Enqueue as many chains as the job has chunks, up to parallel_chains."""
+    chunks = max(1, -(-targets // rt.tuning.chunk_size))
+    for _ in range(min(chunks, rt.tuning.parallel_chains)):
+        await rt.queue.try_enqueue(RUN_JOB, str(shop_id), str(job_id), defer_by=defer_by)
+
+
+async def run_job(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID) -> str:
+    """Returns what happened, for logs and tests: chunk, waiting, deferred, done, idle."""
+    pool = rt.conns.pool
+    job = await pool.fetchrow(sql.JOB, shop_id, job_id)
+    if job is None or job["status"] not in ("queued", "running"):
+        return "idle"
+    if job["deferred"]:
+        return "deferred"  # its next batch is due later; a deferred chain or the sweep runs it
+    await pool.execute(sql.START, shop_id, job_id)
+    if job["batch_checked"] < job["current_batch"]:
+        await check_batch(rt, job)
+    claimed = await pool.fetch(sql.CLAIM, shop_id, job_id, job["current_batch"],
+                               rt.tuning.lease_seconds, rt.tuning.chunk_size)
+    if claimed:
+        await run_chunk(rt, job, claimed)
+        await rt.queue.try_enqueue(RUN_JOB, str(shop_id), str(job_id))
+        return "chunk"
+    interval = await pool.fetchval(sql.ADVANCE, shop_id, job_id, job["current_batch"])
+    if interval is not None:
+        remaining = await pool.fetchval(
+            "SELECT count(*) FROM job_targets WHERE shop_id = $1 AND job_id = $2 AND batch = $3",
+            shop_id, job_id, job["current_batch"] + 1)
+        await start_chains(rt, shop_id, job_id, remaining, defer_by=interval * 60 or None)
+        return "next_batch"
+    if await pool.fetchval(sql.FINISH, shop_id, job_id):
+        log.info("job %s done", job_id)
+        return "done"
+    return "waiting"  # other workers hold the last leases

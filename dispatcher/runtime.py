@@ -1,0 +1,51 @@
+"""What a worker holds for its jobs: connections, providers and tuning."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from api_service.context import Connections
+from dispatcher.channels.base import Provider
+from shared_models.queue import Queue
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+@dataclass
+class Tuning:
+    lease_seconds: float = 45.0  # a dead worker's targets are taken over after this
+    sweep_seconds: float = 10.0  # how often one worker looks for lost work
+    stale_seconds: float = 20.0  # a job with no heartbeat for this long gets re-enqueued
+    chunk_size: int = 200  # targets per claim: one arq job, then shops take turns
+    parallel_chains: int = 2  # chains per job, so several workers share a big restock
+    send_concurrency: int = 16  # provider calls in flight per chunk
+    max_attempts: int = 3  # transient failures: attempt rows before giving up
+    retry_delay: float = 0.5  # backoff base, doubled per attempt
+    max_rate_limit_waits: int = 10  # provider 429s waited out per message
+
+    @classmethod
+    def from_env(cls) -> "Tuning":
+        d = cls()
+        return cls(
+            lease_seconds=_env_float("DISPATCH_LEASE_SECONDS", d.lease_seconds),
+            sweep_seconds=_env_float("DISPATCH_SWEEP_SECONDS", d.sweep_seconds),
+            stale_seconds=_env_float("DISPATCH_STALE_SECONDS", d.stale_seconds),
+            chunk_size=int(_env_float("DISPATCH_CHUNK_SIZE", d.chunk_size)),
+            parallel_chains=int(_env_float("DISPATCH_PARALLEL_CHAINS", d.parallel_chains)),
+            send_concurrency=int(_env_float("DISPATCH_SEND_CONCURRENCY", d.send_concurrency)),
+            max_attempts=int(_env_float("DISPATCH_MAX_ATTEMPTS", d.max_attempts)),
+            retry_delay=_env_float("DISPATCH_RETRY_DELAY", d.retry_delay),
+        )
+
+
+@dataclass
+class Runtime:
+    conns: Connections
+    queue: Queue
+    providers: dict[str, Provider]
+    throttle: Any  # dispatcher.throttle.Throttle
+    tuning: Tuning = field(default_factory=Tuning)

@@ -1,0 +1,83 @@
+"""SQL of a running send job: leases on targets, batches, completion."""
+from __future__ import annotations
+
+JOB = """
+SELECT job_id, shop_id, kind, trigger, status, allow_resend, variant_id, payload, current_batch,
+       batch_checked, total_batches, next_run_at, next_run_at > now() AS deferred, request_id
+FROM jobs WHERE shop_id = $1 AND job_id = $2
+"""
+START = """
+UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, now()), heartbeat_at = now()
+WHERE shop_id = $1 AND job_id = $2 AND status IN ('queued', 'running')
+"""
+# Lease up to $5 targets of the current batch that nobody holds (or whose
+# holder died: lease expired), in delivery order.
+CLAIM = """
+UPDATE job_targets t SET lease_until = now() + make_interval(secs => $4)
+FROM (SELECT signup_id FROM job_targets
+      WHERE shop_id = $1 AND job_id = $2 AND batch = $3 AND state = 'queued'
+        AND (lease_until IS NULL OR lease_until < now())
+      ORDER BY position LIMIT $5
+      FOR UPDATE SKIP LOCKED) c
+WHERE t.shop_id = $1 AND t.job_id = $2 AND t.signup_id = c.signup_id
+RETURNING t.signup_id, t.batch, t.position
+"""
+EXTEND = """
+UPDATE job_targets SET lease_until = now() + make_interval(secs => $4)
+WHERE shop_id = $1 AND job_id = $2 AND signup_id = ANY($3::uuid[]) AND state = 'queued'
+"""
+HEARTBEAT = "UPDATE jobs SET heartbeat_at = now() WHERE shop_id = $1 AND job_id = $2"
+DONE = """
+UPDATE job_targets SET state = $4, lease_until = NULL
+WHERE shop_id = $1 AND job_id = $2 AND signup_id = ANY($3::uuid[]) AND state = 'queued'
+"""
+# Exactly one caller moves the job to its next batch, once the current one is done.
+ADVANCE = """
+UPDATE jobs SET current_batch = current_batch + 1,
+                next_run_at = now() + make_interval(mins => batch_interval_minutes)
+WHERE shop_id = $1 AND job_id = $2 AND status = 'running' AND current_batch = $3
+  AND current_batch < total_batches
+  AND NOT EXISTS (SELECT 1 FROM job_targets
+                  WHERE shop_id = $1 AND job_id = $2 AND batch = $3 AND state = 'queued')
+RETURNING batch_interval_minutes
+"""
+COUNTS = """
+SELECT count(*) FILTER (WHERE status = 'sent') AS sent,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       count(*) FILTER (WHERE status = 'blocked') AS blocked
+FROM notifications WHERE shop_id = $1 AND job_id = $2
+"""
+FINISH = f"""
+WITH c AS ({COUNTS})
+UPDATE jobs SET status = 'done', finished_at = now(), sent = c.sent, failed = c.failed, blocked = c.blocked
+FROM c
+WHERE shop_id = $1 AND job_id = $2 AND status = 'running'
+  AND NOT EXISTS (SELECT 1 FROM job_targets
+                  WHERE shop_id = $1 AND job_id = $2 AND state = 'queued')
+RETURNING status
+"""
+# The first chain to reach a new batch checks it (sold out, unpublished).
+CLAIM_BATCH_CHECK = """
+UPDATE jobs SET batch_checked = current_batch
+WHERE shop_id = $1 AND job_id = $2 AND batch_checked < current_batch AND current_batch = $3
+RETURNING current_batch
+"""
+BATCH_TARGETS = """
+SELECT signup_id FROM job_targets
+WHERE shop_id = $1 AND job_id = $2 AND batch = $3 AND state = 'queued'
+"""
+CANCEL = """
+WITH j AS (
+    UPDATE jobs SET status = 'cancelled', finished_at = now()
+    WHERE shop_id = $1 AND job_id = $2 AND status IN ('queued', 'running')
+    RETURNING job_id
+)
+UPDATE job_targets t SET state = 'cancelled', lease_until = NULL
+FROM j WHERE t.shop_id = $1 AND t.job_id = j.job_id AND t.state = 'queued'
+"""
+SET_CANCELLED_COUNTS = f"""
+WITH c AS ({COUNTS})
+UPDATE jobs SET sent = c.sent, failed = c.failed, blocked = c.blocked FROM c
+WHERE shop_id = $1 AND job_id = $2
+"""
+STATUS = "SELECT status FROM jobs WHERE shop_id = $1 AND job_id = $2"

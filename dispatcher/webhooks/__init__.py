@@ -1,0 +1,1 @@
+"""Shopify webhook topics, processed by the dispatcher after the API stored them."""

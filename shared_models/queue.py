@@ -1,0 +1,72 @@
+"""The arq queue as both processes see it: job function names and a thin
+enqueue wrapper that connects lazily and reports Redis being down plainly.
+
+PostgreSQL is the source of truth: every queued item also exists as a row
+(jobs, webhook_events) that the dispatcher's sweep re-enqueues if Redis lost it.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from arq import ArqRedis, create_pool
+from arq.connections import RedisSettings
+from redis.exceptions import RedisError
+
+log = logging.getLogger("backinstock.queue")
+
+# arq function names (dispatcher/worker.py registers them).
+RUN_JOB = "run_job"  # (shop_id, job_id): one chunk of a send job, then continues
+PROCESS_WEBHOOK = "process_webhook"  # (shop_id, webhook_id)
+SEND_OPTIN = "send_optin"  # (shop_id, signup_id): the opt-in confirmation
+MERCHANT_ALERT = "merchant_alert"  # (shop_id, kind, key): high demand, usage warning
+
+
+class QueueUnavailable(Exception):
+    pass
+
+
+class Queue:
+    def __init__(self, redis_url: str, queue_name: str):
+        self.settings = RedisSettings.from_dsn(redis_url)
+        self.settings.conn_timeout = 2
+        self.settings.conn_retries = 0
+        self.queue_name = queue_name
+        self._pool: ArqRedis | None = None
+        self._lock = asyncio.Lock()
+
+    async def pool(self) -> ArqRedis:
+        if self._pool is None:
+            async with self._lock:
+                if self._pool is None:
+                    self._pool = await create_pool(self.settings, default_queue_name=self.queue_name)
+        return self._pool
+
+    async def enqueue(self, function: str, *args: Any, defer_by: float | None = None,
+                      job_id: str | None = None) -> None:
+        try:
+            pool = await self.pool()
+            await pool.enqueue_job(function, *args, _defer_by=defer_by, _job_id=job_id,
+                                   _queue_name=self.queue_name)
+        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            raise QueueUnavailable(f"queue unavailable: {exc}") from exc
+
+    async def try_enqueue(self, function: str, *args: Any, **kwargs: Any) -> bool:
+        """For work already durable in PostgreSQL: a failure only delays it
+        until the dispatcher's sweep finds it."""
+        try:
+            await self.enqueue(function, *args, **kwargs)
+            return True
+        except QueueUnavailable as exc:
+            log.warning("could not enqueue %s, the sweep will pick it up: %s", function, exc)
+            return False
+
+    async def depth(self) -> int:
+        pool = await self.pool()
+        return await pool.zcard(self.queue_name)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+            self._pool = None
