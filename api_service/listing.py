@@ -19,6 +19,8 @@ class DateOrTimestamp(fields.Field):
 
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("metadata", {})
+        # "type" is read by apispec (OpenAPI), "jsonschema" by /help's converter.
+        kwargs["metadata"].setdefault("type", "string")
         kwargs["metadata"].setdefault(
             "jsonschema", {"type": "string", "description": "YYYY-MM-DD or ISO 8601 timestamp"})
         super().__init__(**kwargs)

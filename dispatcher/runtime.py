@@ -26,6 +26,7 @@ class Tuning:
     max_attempts: int = 3  # transient failures: attempt rows before giving up
     retry_delay: float = 0.5  # backoff base, doubled per attempt
     max_rate_limit_waits: int = 10  # provider 429s waited out per message
+    reminder_seconds: float = 300.0  # how often one worker looks for due reminders
 
     @classmethod
     def from_env(cls) -> "Tuning":
@@ -39,6 +40,7 @@ class Tuning:
             send_concurrency=int(_env_float("DISPATCH_SEND_CONCURRENCY", d.send_concurrency)),
             max_attempts=int(_env_float("DISPATCH_MAX_ATTEMPTS", d.max_attempts)),
             retry_delay=_env_float("DISPATCH_RETRY_DELAY", d.retry_delay),
+            reminder_seconds=_env_float("DISPATCH_REMINDER_SECONDS", d.reminder_seconds),
         )
 
 

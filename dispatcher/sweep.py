@@ -9,6 +9,7 @@ import logging
 
 from redis.exceptions import RedisError
 
+from dispatcher.reminders import schedule_reminders
 from dispatcher.runtime import Runtime
 from shared_models.queue import PROCESS_WEBHOOK, RUN_JOB, SEND_OPTIN
 
@@ -59,6 +60,10 @@ async def sweep_forever(rt: Runtime) -> None:
                 found = await sweep_once(rt)
                 if found:
                     log.info("sweep re-enqueued %d items", found)
+            if await rt.conns.redis.set("bis:reminders", "1", nx=True, px=int(rt.tuning.reminder_seconds * 1000)):
+                queued = await schedule_reminders(rt)
+                if queued:
+                    log.info("queued %d reminders", queued)
         except (RedisError, OSError) as exc:
             log.warning("sweep skipped, Redis unavailable: %s", exc)
         except Exception:

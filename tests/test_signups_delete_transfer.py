@@ -1,13 +1,14 @@
 """Read, delete, bulk_delete and transfer; routes and /help of the signups actions."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 
 import pytest
 
 from tests.conftest import Api
-from tests.factories import add_notification, count, create, mark_notified, set_columns
+from tests.factories import add_notification, count, create, mark_notified, set_columns, signup_body
 
 PATH = "/back_in_stock/signups"
 NOT_FOUND = {"errors": ["Signup not found"]}
@@ -235,6 +236,22 @@ async def test_transfer_leaves_other_shops_alone(api, client, make_shop, pool):
     assert body == {"transferred_count": 1, "merged_count": 0}
     assert await pool.fetchval("SELECT variant_id FROM signups WHERE signup_id = $1", uuid.UUID(theirs["id"])) == 4001
     assert (await variant_of(api, mine["id"]))[:2] == (5001, 9501)
+
+
+async def test_transfer_racing_creates_on_the_target_keeps_one_open_signup_each(api, pool):
+    emails = [f"r{i}@example.com" for i in range(15)]
+    for email in emails:
+        await create(api, email=email)
+    calls = [api.post(TRANSFER, json=MOVE)]
+    calls += [api.post(PATH, json=signup_body(email=e, variant_id=5001, product_id=9501)) for e in emails]
+    results = await asyncio.gather(*calls)
+    assert results[0][0] == 200, results[0][1]
+    assert all(r[0] in (200, 201) for r in results[1:]), [r[1] for r in results[1:]]
+    moved = results[0][1]
+    assert moved["transferred_count"] + moved["merged_count"] == 15
+    rows = await pool.fetch("SELECT variant_id, count(*) AS n, count(DISTINCT customer_id) AS customers "
+                            "FROM signups GROUP BY variant_id")
+    assert [(r["variant_id"], r["n"], r["customers"]) for r in rows] == [(5001, 15, 15)]
 
 
 @pytest.mark.parametrize("payload, field", [

@@ -3,9 +3,8 @@
 aiohttp tries routes in registration order but skips a route whose method
 doesn't match, so POST /signups/bulk_delete is never taken by GET/DELETE
 /signups/{id} (and a GET of /signups/bulk_delete is a 404 "Signup not found")."""
-from api_service.pending import not_implemented
 from api_service.registry import V1_BASE_PATH, Action
-from api_service.signups import handlers, schemas
+from api_service.signups import notify, handlers, schemas
 
 V1 = V1_BASE_PATH + "/intents"
 
@@ -81,7 +80,7 @@ ACTIONS = [
         name="back_in_stock_signups_notify",
         method="POST",
         path="/back_in_stock/signups/{id}/notify",
-        handler=not_implemented,
+        handler=notify.notify_signup,
         description="Send the back-in-stock alert of one signup now; 202 with the job_id.",
         notes="Already notified and allow_resend false: 422. A send for this signup already queued "
               "or in flight: 409. Obeys channels, compliance and the plan; ignores auto_send.",
@@ -95,7 +94,7 @@ ACTIONS = [
         name="back_in_stock_signups_bulk_notify",
         method="POST",
         path="/back_in_stock/signups/bulk_notify",
-        handler=not_implemented,
+        handler=notify.bulk_notify,
         description="Send alerts to many signups, given by ids (1 to 10,000) or by the list filters; "
                     "202 with job_id, accepted_count, and for ids accepted and rejected.",
         notes="Give exactly one of ids or filter. Unknown, already notified (without allow_resend) "

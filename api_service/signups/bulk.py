@@ -75,7 +75,7 @@ async def transfer(pool: asyncpg.Pool, shop: Shop, data: dict[str, Any]) -> Tran
                 async with conn.transaction():
                     return await _transfer(conn, shop.shop_id, data)
             except (asyncpg.UniqueViolationError, asyncpg.DeadlockDetectedError):
-                # A create on the target variant slipped in between our lock and move.
+                # Safety net: the variant lock keeps creates out, but not every writer takes it.
                 if attempt == RETRIES - 1:
                     raise
     raise AssertionError("unreachable")
@@ -83,6 +83,7 @@ async def transfer(pool: asyncpg.Pool, shop: Shop, data: dict[str, Any]) -> Tran
 
 async def _transfer(conn: asyncpg.Connection, shop_id: uuid.UUID, data: dict[str, Any]) -> TransferResult:
     to_variant, to_product = data["to_variant_id"], data["to_product_id"]
+    await conn.execute(queries.LOCK_VARIANT_EXCLUSIVE, shop_id, to_variant)
     locked = await conn.fetch(queries.LOCK_FOR_TRANSFER[data["scope"]], shop_id,
                               data["from_variant_id"], data["from_product_id"], to_variant)
     sources = [r["signup_id"] for r in locked if r["is_source"]]

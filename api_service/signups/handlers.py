@@ -25,6 +25,8 @@ async def create_signup(call: Call) -> Reply:
     row, created = await service.create_signup(call.pool, call.shop, call.body)
     if created and hooks.needs_optin_confirmation(row):
         await hooks.request_optin_confirmation(call.conns, call.shop, row)
+    if created:
+        await hooks.check_high_demand(call.conns, call.shop, row)
     return Reply(signup_out(row), 201 if created else 200)
 
 

@@ -4,6 +4,16 @@ from __future__ import annotations
 from typing import Any
 
 from api_service.context import Connections, Shop
+from shared_models.queue import MERCHANT_ALERT, SEND_OPTIN
+from shared_models.settings import load_effective
+
+# Counting stops at the threshold: enough to know it was reached.
+WAITING = """
+SELECT count(*) FROM (SELECT 1 FROM signups
+                      WHERE shop_id = $1 AND variant_id = $2
+                        AND last_notified_at IS NULL AND unsubscribed_at IS NULL
+                      LIMIT $3) s
+"""
 
 
 def needs_optin_confirmation(signup: Any) -> bool:
@@ -11,11 +21,17 @@ def needs_optin_confirmation(signup: Any) -> bool:
 
 
 async def request_optin_confirmation(conns: Connections, shop: Shop, signup: Any) -> None:
-    """Send the opt-in confirmation (email or SMS) of a signup just created.
+    """The dispatcher sends the confirmation (not an alert: no notification row,
+    no plan usage). If Redis is down, its sweep sends it later."""
+    await conns.queue.try_enqueue(SEND_OPTIN, str(shop.shop_id), str(signup["signup_id"]))
 
-    Called for every new signup that needs_optin_confirmation. The
-    dispatcher issue implements it (enqueue the confirmation message, which is
-    not an alert: no notification row, no plan usage); until then it does
-    nothing and the signup simply waits unconfirmed.
-    """
-    return None
+
+async def check_high_demand(conns: Connections, shop: Shop, signup: Any) -> None:
+    """When a variant's waiting signups reach the shop's threshold, the
+    merchant gets one email (the dispatcher marks it sent once per variant)."""
+    rule = (await load_effective(conns.pool, shop.shop_id))["alerts"]["high_demand"]
+    if not rule["enabled"]:
+        return
+    waiting = await conns.pool.fetchval(WAITING, shop.shop_id, signup["variant_id"], rule["threshold"])
+    if waiting >= rule["threshold"]:
+        await conns.queue.try_enqueue(MERCHANT_ALERT, str(shop.shop_id), "high_demand", str(signup["variant_id"]))

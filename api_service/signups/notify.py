@@ -36,7 +36,7 @@ async def enqueue(call: Call, job_id: uuid.UUID, targets: int) -> None:
 
 
 async def notify_signup(call: Call) -> Reply:
-    shop_id, signup_id = call.shop.shop_id, call.path["id"]
+    shop_id, signup_id = call.shop.shop_id, call.path["signup_id"]
     allow_resend = call.body["allow_resend"]
     async with call.pool.acquire() as conn, conn.transaction():
         notified = await conn.fetchval(LOCK_ONE, shop_id, signup_id)

@@ -25,6 +25,12 @@ DELETE = "DELETE FROM signups WHERE shop_id = $1 AND signup_id = $2 RETURNING si
 
 # --- create -----------------------------------------------------------------
 
+# Creates on a variant (shared) and transfers into it (exclusive) take turns,
+# so a transfer never misses an open signup created while it merges.
+VARIANT_LOCK_KEY = "hashtextextended($1::uuid::text || '/' || $2::bigint::text, 0)"
+LOCK_VARIANT_SHARED = f"SELECT pg_advisory_xact_lock_shared({VARIANT_LOCK_KEY})"
+LOCK_VARIANT_EXCLUSIVE = f"SELECT pg_advisory_xact_lock({VARIANT_LOCK_KEY})"
+
 VARIANT_PRODUCT = "SELECT product_id FROM variants WHERE shop_id = $1 AND variant_id = $2"
 VARIANT_ROW = """
 SELECT source, product_id, inventory_item_id, product_title, variant_title, sku, vendor, url
@@ -178,15 +184,20 @@ TRANSFER_SCOPES = {
     "sent": "s.last_notified_at IS NOT NULL",
     "all": "true",
 }
-# Sources ($2 variant, $3 product, in scope) and the open signups of the
-# target variant ($4) they may merge into, locked together in id order.
+# Sources ($2 variant, $3 product, in scope) and the open signups of the same
+# customers on the target variant ($4) they may merge into, locked together in
+# id order (concurrent transfers can't deadlock).
 LOCK_FOR_TRANSFER = {
     scope: f"""
 SELECT s.signup_id, (s.variant_id = $2 AND s.product_id = $3 AND {clause}) AS is_source
 FROM signups s
 WHERE s.shop_id = $1
-  AND ((s.variant_id = $2 AND s.product_id = $3 AND {clause}) OR (s.variant_id = $4 AND {OPEN}))
-ORDER BY s.signup_id FOR UPDATE
+  AND ((s.variant_id = $2 AND s.product_id = $3 AND {clause})
+       OR (s.variant_id = $4 AND {OPEN} AND s.customer_id IN (
+           SELECT o.customer_id FROM signups o
+           WHERE o.shop_id = $1 AND o.variant_id = $2 AND o.product_id = $3
+             AND o.last_notified_at IS NULL AND o.unsubscribed_at IS NULL)))
+ORDER BY s.signup_id FOR UPDATE OF s
 """
     for scope, clause in TRANSFER_SCOPES.items()
 }

@@ -56,6 +56,7 @@ async def _create(conn: asyncpg.Connection, shop: Shop, data: dict[str, Any],
                   storefront: bool) -> tuple[asyncpg.Record, bool]:
     shop_id = shop.shop_id
     data = dict(data)
+    await conn.execute(queries.LOCK_VARIANT_SHARED, shop_id, data["variant_id"])
     if data.get("product_id") is None:
         data["product_id"] = await catalog.known_product_id(conn, shop_id, data["variant_id"])
         if data["product_id"] is None:
