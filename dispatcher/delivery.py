@@ -296,6 +296,40 @@ async def send_with_retries(rt: Runtime, chunk: Chunk, attempt: Attempt, cancell
         attempt = retry[0]
 
 
+class OutcomeWriter:
+    """Outcomes written in small batches as they come (every 50 ms or 100
+    sends), so that a worker killed mid-chunk leaves only its last instant of
+    sends with an unknown outcome, while a fast provider still gets set-based
+    writes."""
+
+    def __init__(self, rt: Runtime, chunk: Chunk, interval: float = 0.05, size: int = 100):
+        self.rt, self.chunk, self.interval, self.size = rt, chunk, interval, size
+        self.pending: list[Attempt] = []
+        self.lock = asyncio.Lock()
+        self.ticker = asyncio.create_task(self._tick())
+
+    async def add(self, attempt: Attempt) -> None:
+        self.pending.append(attempt)
+        if len(self.pending) >= self.size:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self.lock:
+            batch, self.pending = self.pending, []
+            await record_outcomes(self.rt, self.chunk, batch)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            if self.pending:
+                # Shielded: stopping the ticker must not abort a write half-way.
+                await asyncio.shield(self.flush())
+
+    async def close(self) -> None:
+        self.ticker.cancel()
+        await self.flush()  # waits on the lock for a shielded write still running
+
+
 class CancelWatch:
     """Is the job cancelled? Asked before every provider call, read at most
     twice a second."""
@@ -349,16 +383,27 @@ async def run_chunk(rt: Runtime, job: Any, claimed: list[Any]) -> None:
         for reason, rows in blocked.items():
             await record_blocked(rt, chunk, rows, reason)
 
-        to_send = await open_attempts(rt, chunk, candidates)
         gate = asyncio.Semaphore(rt.tuning.send_concurrency)
         cancelled = CancelWatch(rt, shop_id, job["job_id"])
+        outcomes = OutcomeWriter(rt, chunk)
 
-        async def one(a: Attempt) -> Attempt | None:
+        async def one(a: Attempt) -> None:
             async with gate:
-                return await send_with_retries(rt, chunk, a, cancelled)
+                final = await send_with_retries(rt, chunk, a, cancelled)
+            if final is not None:
+                await outcomes.add(final)
 
-        finals = [a for a in await asyncio.gather(*(one(a) for a in to_send)) if a is not None]
-        await record_outcomes(rt, chunk, finals)
+        # Rows are opened a slice at a time, just before their sends: a worker
+        # that dies leaves only that slice's sends with an unknown outcome.
+        step = rt.tuning.open_slice
+        try:
+            for start in range(0, len(candidates), step):
+                if await cancelled():
+                    break
+                to_send = await open_attempts(rt, chunk, candidates[start:start + step])
+                await asyncio.gather(*(one(a) for a in to_send))
+        finally:
+            await outcomes.close()
         if chunk.cancelled:
             await pool.execute(DROP_UNSENT, shop_id, [a.notification_id for a in chunk.cancelled])
             await plan.refund(pool, shop_id, chunk.month, len(chunk.cancelled))

@@ -25,6 +25,7 @@ from api_service.context import CONNECTIONS
 from shared_models.config import Config
 from shared_models.embedded import EmbeddedRedis, data_root, start_postgres
 from shared_models.migrations import migrate
+from tests.stand_ins import PushGatewayStandIn, SmtpStandIn, TwilioStandIn
 
 RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 _counter = itertools.count()
@@ -177,6 +178,27 @@ class Api:
 
     async def delete(self, path: str, **kw):
         return await self.call("DELETE", path, **kw)
+
+
+@dataclass
+class Providers:
+    """The delivery stand-ins and the workers' Config pointing at them."""
+    config: Config
+    smtp: SmtpStandIn
+    twilio: TwilioStandIn
+    push: PushGatewayStandIn
+
+
+@pytest_asyncio.fixture
+async def providers(env, redis):
+    async with SmtpStandIn() as smtp, TwilioStandIn() as twilio, PushGatewayStandIn() as push:
+        config = Config.from_env({
+            **env, "SMTP_URL": smtp.url, "MAIL_FROM": "Back in stock <alerts@backinstock.test>",
+            "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "TWILIO_FROM": "+15005550006", "TWILIO_API_BASE": twilio.base_url,
+            "PUSH_GATEWAY_URL": push.url,
+        })
+        yield Providers(config, smtp, twilio, push)
 
 
 @pytest.fixture(scope="session")

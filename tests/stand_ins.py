@@ -154,6 +154,7 @@ class _HttpStandIn:
 
     def __init__(self) -> None:
         self.replies: list[Reply] = []
+        self.delay = 0.0  # seconds to wait before each reply (a slow provider)
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -189,6 +190,8 @@ class _HttpStandIn:
         await self.stop()
 
     async def answer(self, request: web.Request, reply: Reply) -> web.StreamResponse:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         raw = reply.body if isinstance(reply.body, bytes) else (
             b"" if reply.body is None else json.dumps(reply.body).encode())
         headers = dict(reply.headers)

@@ -1,47 +1,65 @@
-"""The reports actions, as the registry declares them (built in the reports issue)."""
-from marshmallow import Schema, fields, validate
+"""The reports actions, as the registry declares them."""
+from __future__ import annotations
 
-from api_service.pending import not_implemented
 from api_service.registry import Action
+from api_service.reports import handlers, schemas
+from api_service.reports.manifest import REPORTS
 
-REPORTS = {
-    "summary": "Totals: signups, waiting, notified, conversions, conversion rate, revenue, plan usage.",
-    "signups": "New signups per period, split pending/notified, by channel.",
-    "notifications": "Attempts per period by channel and status, blocked by reason, click rate.",
-    "conversions": "Attributed orders and revenue per period and per product, with confidence.",
-    "products_in_demand": "Variants ranked by waiting signups.",
+COMMON_NOTES = (
+    "Periods are days in the shop's timezone: from/to select whole days (a timestamp selects its day); "
+    "default the last 30 days, today included. format=csv or 'Accept: text/csv' streams the same rows as "
+    "CSV (header row first, constant memory, attachment named <report>-<from>-<to>.csv; a cell starting "
+    "with =, +, -, @, tab or CR gets a leading '). Unknown or bad parameters: 422. Counts come from "
+    "rollups maintained as rows change."
+)
+NOTES = {
+    "summary": "Cohort totals: signups created in the period and, of them, pending (waiting), notified "
+               "(alerted at least once) and converted (alerted, then an attributed order). "
+               "conversion_rate = converted / notified. conversions and recovered_revenue are the "
+               "attributed orders placed in the period (each order once; a cancelled order none) and their "
+               "attributed lines' total after discounts, in the shop's currency. alerts_sent: sent attempts "
+               "created in the period. plan is this calendar month's usage (unfiltered). CSV: one row, "
+               "plan flattened to plan_name, plan_limit, plan_used, plan_resets_at.",
+    "signups": "One row per period and channel with signups created in it; columns split them by what "
+               "became of them (pending + notified + unsubscribed + awaiting_optin = signups). Periods "
+               "without signups are left out; rows are oldest first.",
+    "notifications": "One row per period and channel with attempts created in it. click_rate = clicked / "
+                     "sent. Periods without attempts are left out; rows are oldest first.",
+    "conversions": "One row per period, product and confidence. An order line counts when its variant's "
+                   "latest sent alert within the 7 days before the order qualifies: high when the order's "
+                   "landing_site or note_attributes carry utm_source=back_in_stock (the alert named by "
+                   "utm_content when it is one of the variant's; else the buyer's latest; else the "
+                   "variant's latest), medium when the alert went to the same customer (email, "
+                   "case-insensitive, or Shopify customer id). Anything else is not counted. channel filters "
+                   "on the alert's channel.",
+    "products_in_demand": "Variants with signups, by pending (default), total or last_requested_at, all "
+                          "descending, then by variant id. No default date limit: without from/to the "
+                          "counts are all-time; with them, signups created on those days. channel counts "
+                          "that channel's signups only. JSON is paginated (page, per_page); CSV has every "
+                          "row.",
 }
-
-
-class ReportQuery(Schema):
-    date_from = fields.String(data_key="from")
-    date_to = fields.String(data_key="to")
-    variant_id = fields.Integer(validate=validate.Range(min=1))
-    product_id = fields.Integer(validate=validate.Range(min=1))
-    channel = fields.String(validate=validate.OneOf(("email", "sms", "push")))
-    granularity = fields.String(validate=validate.OneOf(("day", "week", "month")))
-    format = fields.String(validate=validate.OneOf(("json", "csv")))
-
 
 ACTIONS = [
     Action(
         name="back_in_stock_reports_list",
         method="GET",
         path="/back_in_stock/reports",
-        handler=not_implemented,
+        handler=handlers.list_reports,
         description="List the reports with their columns and filters.",
         resource="Report",
+        query_schema=schemas.ListQuery,
     ),
     *[
         Action(
             name=f"back_in_stock_reports_{name}",
             method="GET",
             path=f"/back_in_stock/reports/{name}",
-            handler=not_implemented,
-            description=description,
+            handler=handlers.HANDLERS[name],
+            description=report.description,
+            notes=NOTES[name] + " " + COMMON_NOTES,
             resource="Report",
-            query_schema=ReportQuery,
+            query_schema=schemas.DemandQuery if report.paginated else schemas.ReportQuery,
         )
-        for name, description in REPORTS.items()
+        for name, report in REPORTS.items()
     ],
 ]

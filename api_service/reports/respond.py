@@ -1,0 +1,118 @@
+"""JSON or CSV. CSV is PostgreSQL's own COPY output, streamed chunk by chunk
+to the client: asyncpg reads the next chunk only once the previous one is
+written (and aiohttp's write waits for the socket), so memory stays flat
+whatever the size. Cells a spreadsheet would run as formulas are neutralised
+in SQL (report_csv_cell) before COPY sees them."""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+
+from api_service.context import Call
+
+log = logging.getLogger("backinstock.reports")
+
+COPY_TIMEOUT = 3600.0  # seconds for one export; the pool's 30 s command timeout would cut big ones
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def wants_csv(call: Call) -> bool:
+    """format=csv|json wins; else Accept: text/csv preferred to application/json."""
+    chosen = call.query.get("output_format")
+    if chosen:
+        return chosen == "csv"
+    accept = call.request.headers.get("Accept", "") if call.request is not None else ""
+    best: dict[str, tuple[float, int]] = {}
+    for position, item in enumerate(accept.split(",")):
+        media, *params = [p.strip() for p in item.split(";")]
+        q = 1.0
+        for p in params:
+            if p.startswith("q="):
+                try:
+                    q = float(p[2:])
+                except ValueError:
+                    q = 0.0
+        for kind in ("text/csv", "application/json"):
+            if media.lower() == kind and kind not in best:
+                best[kind] = (q, -position)
+    csv_q = best.get("text/csv", (0.0, 0))
+    return csv_q[0] > 0 and csv_q > best.get("application/json", (0.0, -10**6))
+
+
+def _header(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def csv_query(sql: str, columns: list[str]) -> str:
+    """`sql`'s rows with every cell as neutralised text, in the report's column order."""
+    cells = ", ".join(f"report_csv_cell(q.{_header(c)}::text) AS {_header(c)}" for c in columns)
+    return f"SELECT {cells} FROM ({sql}) q"
+
+
+def _csv_response(filename: str) -> web.StreamResponse:
+    return web.StreamResponse(status=200, headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    })
+
+
+async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[str], filename: str
+                     ) -> web.StreamResponse:
+    request = call.request
+    assert request is not None
+    response = _csv_response(filename)
+    started = False
+
+    async def sink(chunk: bytes) -> None:
+        nonlocal started
+        if not started:  # headers go out with the first bytes: an error before that is a normal 5xx
+            await response.prepare(request)
+            started = True
+        await response.write(chunk)
+
+    try:
+        async with call.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            await conn.copy_from_query(csv_query(sql, columns), *args, output=sink, format="csv",
+                                       header=True, timeout=COPY_TIMEOUT)
+    except (ConnectionError, asyncpg.PostgresError, OSError) as exc:
+        if not started:
+            raise
+        # The status line is gone; a truncated chunked body tells the client.
+        log.warning("CSV export %s stopped after it started: %s", filename, exc)
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    if not started:
+        await response.prepare(request)
+    await response.write_eof()
+    return response
+
+
+def neutralise(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+async def single_row_csv(call: Call, row: dict[str, Any], columns: list[str], filename: str
+                         ) -> web.StreamResponse:
+    """A one-row report (summary): the same CSV dialect as COPY's, written here."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerow([neutralise(row[c]) for c in columns])
+    response = _csv_response(filename)
+    assert call.request is not None
+    await response.prepare(call.request)
+    await response.write(buffer.getvalue().encode())
+    await response.write_eof()
+    return response
+
+
+async def json_rows(pool: asyncpg.Pool, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+    return [dict(r) for r in await pool.fetch(sql, *args)]

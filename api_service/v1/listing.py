@@ -1,0 +1,26 @@
+"""The v1 list: v2's WHERE (signups.queries.where) plus v1's `notified`
+filter, which v2 has no equivalent for (v2's status=notified excludes the
+unsubscribed), and v1's pages of up to 500."""
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from api_service import listing
+from api_service.context import Shop
+from api_service.signups import queries
+
+NOTIFIED = {True: "s.last_notified_at IS NOT NULL", False: "s.last_notified_at IS NULL"}
+
+
+async def page(conn: asyncpg.Pool | asyncpg.Connection, shop: Shop, query: dict[str, Any]
+                       ) -> tuple[list[asyncpg.Record], int]:
+    """One page (query is V1ListQuery's output): rows and the total."""
+    w = queries.where(shop.shop_id, query, shop.timezone)
+    if query.get("notified") is not None:
+        w.clauses.append(NOTIFIED[query["notified"]])
+    limit, args = listing.limit_offset(w, query["page"], query["per_page"])
+    rows = await conn.fetch(queries.list_sql(w, limit), *args)
+    total, _ = await listing.count(conn, queries.LIST_FROM, w)
+    return rows, total
