@@ -2,6 +2,7 @@
 plan usage warning (once a month), to alerts.report_emails.recipients."""
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
 
@@ -24,7 +25,7 @@ SELECT v.product_title, v.variant_title,
           AND s.last_notified_at IS NULL AND s.unsubscribed_at IS NULL) AS waiting
 FROM variants v WHERE v.shop_id = $1 AND v.variant_id = $2
 """
-USED = "SELECT used FROM plan_usage WHERE shop_id = $1 AND month = $2::date"
+USED = "SELECT used FROM plan_usage WHERE shop_id = $1 AND month = $2"
 
 
 async def compose(rt: Runtime, shop_id: uuid.UUID, kind: str, key: str, shop, settings) -> tuple[str, str] | None:
@@ -41,7 +42,7 @@ async def compose(rt: Runtime, shop_id: uuid.UUID, kind: str, key: str, shop, se
     if kind == "usage_warning":
         rule = settings["alerts"]["usage_warning"]
         limit = PLANS[shop["plan"]].monthly_alerts
-        used = await pool.fetchval(USED, shop_id, key) or 0
+        used = await pool.fetchval(USED, shop_id, dt.date.fromisoformat(key)) or 0  # key: the month
         if not rule["enabled"] or not limit or used * 100 < limit * rule["percent"]:
             return None
         return (f"You have used {used * 100 // limit}% of this month's alerts",

@@ -25,11 +25,16 @@ async def start_chains(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID, targe
 
 
 async def run_job(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID) -> str:
-    """Returns what happened, for logs and tests: chunk, waiting, deferred, done, idle."""
+    """Returns what happened, for logs and tests: chunk, waiting, deferred, done, idle, cancelled."""
     pool = rt.conns.pool
     job = await pool.fetchrow(sql.JOB, shop_id, job_id)
     if job is None or job["status"] not in ("queued", "running"):
         return "idle"
+    if job["shop_uninstalled"]:
+        # app/uninstalled stops sends: also those of jobs created since (a notify through the API).
+        await pool.execute(sql.CANCEL, shop_id, job_id)
+        await pool.execute(sql.SET_CANCELLED_COUNTS, shop_id, job_id)
+        return "cancelled"
     if job["deferred"]:
         return "deferred"  # its next batch is due later; a deferred chain or the sweep runs it
     await pool.execute(sql.START, shop_id, job_id)

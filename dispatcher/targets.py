@@ -3,7 +3,9 @@ from __future__ import annotations
 
 JOB = """
 SELECT job_id, shop_id, kind, trigger, status, allow_resend, variant_id, payload, current_batch,
-       batch_checked, total_batches, next_run_at, next_run_at > now() AS deferred, request_id
+       batch_checked, total_batches, next_run_at, next_run_at > now() AS deferred, request_id,
+       EXISTS (SELECT 1 FROM shops s WHERE s.shop_id = jobs.shop_id AND s.uninstalled_at IS NOT NULL)
+           AS shop_uninstalled
 FROM jobs WHERE shop_id = $1 AND job_id = $2
 """
 START = """

@@ -7,7 +7,7 @@ import logging
 import uuid
 from typing import Any
 
-from arq import func
+from arq import cron, func
 from arq.worker import Worker
 from redis.asyncio import Redis
 
@@ -15,8 +15,10 @@ from api_service.context import Connections
 from dispatcher.channels.factory import build_providers
 from dispatcher.merchant import merchant_alert
 from dispatcher.optin import send_optin
+from dispatcher.report_emails import report_emails_cron
 from dispatcher.runner import run_job
 from dispatcher.runtime import Runtime, Tuning
+from dispatcher.shopify_admin import order_tags_cron
 from dispatcher.sweep import sweep_forever
 from dispatcher.throttle import Throttle
 from dispatcher.webhooks.process import process_webhook
@@ -83,6 +85,12 @@ def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int 
             func(process_webhook_task, name=PROCESS_WEBHOOK, timeout=timeout, keep_result=0, max_tries=100),
             func(send_optin_task, name=SEND_OPTIN, timeout=timeout, keep_result=0, max_tries=3),
             func(merchant_alert_task, name=MERCHANT_ALERT, timeout=timeout, keep_result=0, max_tries=3),
+        ],
+        # Scheduled work, each tick run by one worker (arq's unique cron job ids):
+        # report emails hourly (a shop's period ends at its own midnight), order tags every 10 s.
+        cron_jobs=[
+            cron(report_emails_cron, name="report_emails", minute={5}, second={0}, timeout=600, keep_result=0),
+            cron(order_tags_cron, name="order_tags", second=set(range(0, 60, 10)), timeout=120, keep_result=0),
         ],
         queue_name=config.queue_name,
         redis_settings=queue.settings,

@@ -24,6 +24,10 @@ async def running_workers(config: Config, n: int = 1, *, max_jobs: int = 10, **t
     try:
         yield workers
     finally:
+        # Graceful, as on SIGTERM: take no new jobs, let running ones finish.
+        for w in workers:
+            w.allow_pick_jobs = False
+        await asyncio.gather(*(t for w in workers for t in list(w.tasks.values())), return_exceptions=True)
         for w in workers:
             await w.close()
         for t in tasks:
@@ -48,6 +52,7 @@ async def queue_drained(redis: Any, config: Config) -> bool:
     """Nothing queued (due or deferred) and nothing in progress: every arq job
     enqueued so far has run. For proving that an enqueued job did nothing."""
     if await redis.zcard(config.queue_name):
+        print(await redis.zrange(config.queue_name, 0, -1, withscores=True), time.time())
         return False
     return not [key async for key in redis.scan_iter(match="arq:in-progress:*", count=1000)]
 

@@ -7,7 +7,7 @@ import uuid
 from dispatcher.restocks import Started
 from dispatcher.runner import start_chains
 from dispatcher.runtime import Runtime
-from dispatcher.webhooks import catalog, inventory, shop_events
+from dispatcher.webhooks import catalog, inventory, orders, shop_events
 
 log = logging.getLogger("backinstock.webhooks")
 
@@ -24,6 +24,8 @@ TOPICS = {
     "products/create": catalog.product_upsert,
     "products/update": catalog.product_upsert,
     "products/delete": catalog.product_delete,
+    "orders/create": orders.order_create,
+    "orders/cancelled": orders.order_cancelled,
     "app/uninstalled": shop_events.app_uninstalled,
     "customers/redact": shop_events.customer_redact,
     "customers/data_request": shop_events.customer_data_request,
