@@ -41,7 +41,7 @@ class ToolListListeners:
                 del self._sessions[key]
 
     async def tools_changed(self) -> None:
-        pass
+        await self.bus.publish(ToolsListChanged())
         for session, _ in list(self._sessions.values()):
             # Best effort by the SDK's design: a closed session drops it silently.
             await session.send_tool_list_changed()

@@ -90,23 +90,26 @@ class Sidecar:
             first = not self.catalog.loaded
             changed = self.catalog.replace(body)
             self._poll_key = key
-        if changed and not first:
+        if first:
+            log.info("%d tools from %s", len(self.catalog.tools()), self.config.api_url)
+        elif changed:
             await self.listeners.tools_changed()
 
     async def poll(self) -> None:
+        """Reads /help now (over stdio) and every refresh_seconds after. In the
+        background, so a slow API never holds up a client's handshake."""
         while True:
-            await asyncio.sleep(self.config.refresh_seconds)
             key = self._poll_key
-            if key is None:
-                continue  # over HTTP, until a caller brings a key
-            try:
-                await self.refresh(key)
-            except ApiRefused as exc:
-                log.warning("re-reading /help: %s", exc)
-                if exc.status in (401, 403) and key != self.config.api_key and self._poll_key == key:
-                    self._poll_key = None  # that caller's key was revoked: wait for another
-            except ApiCallFailed as exc:
-                log.warning("re-reading /help: %s", exc)
+            if key is not None:  # over HTTP: once a caller has brought a key
+                try:
+                    await self.refresh(key)
+                except ApiRefused as exc:
+                    log.warning("reading /help: %s", exc)
+                    if exc.status in (401, 403) and key != self.config.api_key and self._poll_key == key:
+                        self._poll_key = None  # that caller's key was revoked: wait for another
+                except ApiCallFailed as exc:
+                    log.warning("reading /help: %s", exc)
+            await asyncio.sleep(self.config.refresh_seconds)
 
     async def list_tools(self, ctx: ServerRequestContext[Any, Any],
                          params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
@@ -153,13 +156,6 @@ class Sidecar:
     @contextlib.asynccontextmanager
     async def lifespan(self, server: Server[Any]) -> AsyncIterator[Sidecar]:
         await self.api.start()
-        if self.config.api_key:
-            try:
-                await self.refresh(self.config.api_key)
-                log.info("%d tools from %s", len(self.catalog.tools()), self.config.api_url)
-            except (ApiRefused, ApiCallFailed) as exc:
-                log.warning("could not read /help yet (%s); trying again every %g s",
-                            exc, self.config.refresh_seconds)
         poller = asyncio.create_task(self.poll())
         try:
             yield self

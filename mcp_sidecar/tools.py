@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
 import mcp.types as types
@@ -34,7 +34,7 @@ def query_value(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def _dotted(parts: Iterator[Any] | Any, name: str | None = None) -> str:
+def _dotted(parts: Iterable[Any], name: str | None = None) -> str:
     keys = [str(p) for p in parts]
     if name is not None:
         keys.append(name)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import signal
@@ -210,14 +209,8 @@ async def test_migrate_applies_everything_once(env, pg_base_url):
         await admin_conn.close()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("dispatcher.worker") is not None, reason="dispatcher exists")
-async def test_dispatcher_not_available_yet():
-    (await cli({}, "dispatcher")).assert_refused("not available yet")
-
-
-@pytest.mark.skipif(importlib.util.find_spec("mcp_sidecar.server") is not None, reason="MCP sidecar exists")
-async def test_mcp_not_available_yet():
-    (await cli({}, "mcp", "--transport", "stdio")).assert_refused("not available yet")
+async def test_dispatcher_refuses_missing_configuration():
+    (await cli({}, "dispatcher")).assert_refused("DATABASE_URL")
 
 
 def free_port() -> int:
