@@ -10,7 +10,10 @@ from redis.asyncio import Redis
 from api_service.context import CONNECTIONS, Connections
 from api_service.meta import handlers as meta
 from api_service.middleware import add_common_headers, error_middleware
+from api_service.observability import metrics as observability_metrics
+from api_service.observability.middleware import observe_middleware
 from api_service.public import routes as public_routes
+from api_service.v1 import routes as v1_routes
 from api_service.webhooks import handlers as webhooks
 from api_service.ratelimit import RateLimiter
 from api_service.registry import BASE_PATH, Action, all_actions
@@ -70,12 +73,15 @@ def setup_openapi(app: web.Application) -> None:
 
 
 def create_app(config: Config, actions: list[Action] | None = None) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    # observe_middleware outermost: it sees the status error_middleware settles on.
+    app = web.Application(middlewares=[observe_middleware, error_middleware], client_max_size=MAX_BODY)
     app[CONFIG] = config
     app.cleanup_ctx.append(connections_ctx)
     actions = all_actions() if actions is None else actions
     meta.add_routes(app, actions)
+    observability_metrics.add_routes(app)  # GET /metrics, no key
     add_action_routes(app, actions)
+    v1_routes.add_routes(app, actions)  # the registry's v1 aliases and the storefront signup
     public_routes.add_routes(app)
     webhooks.add_routes(app)
     setup_openapi(app)

@@ -8,6 +8,8 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api_service.errors import ApiError
+from api_service.observability.metrics import route_template
+from api_service.observability.request_ids import HEADER as REQUEST_ID_HEADER, REQUEST_ID
 from api_service.registry import BASE_PATH
 from api_service.routing import RATE_HEADERS, json_response
 
@@ -18,6 +20,11 @@ _DB_DOWN = (asyncpg.exceptions.ConnectionDoesNotExistError,
             asyncpg.exceptions.InterfaceError,
             asyncpg.exceptions.TooManyConnectionsError,
             ConnectionError, TimeoutError)
+
+
+def _route(request: web.Request) -> str:
+    # For logs: the route's template, never the raw path (links carry tokens).
+    return route_template(request) or "(no route)"
 
 
 def _unmatched(request: web.Request) -> web.Response:
@@ -44,13 +51,13 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
             raise
         return json_response({"errors": [exc.reason]}, exc.status)
     except RedisConnectionError:
-        log.exception("redis unavailable on %s %s", request.method, request.path)
+        log.exception("redis unavailable on %s %s", request.method, _route(request))
         return json_response({"errors": ["The queue (Redis) is unavailable, try again shortly"]}, 503)
     except _DB_DOWN:
-        log.exception("database unavailable on %s %s", request.method, request.path)
+        log.exception("database unavailable on %s %s", request.method, _route(request))
         return json_response({"errors": ["The database is unavailable, try again shortly"]}, 503)
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, _route(request))
         return json_response({"errors": ["Internal server error"]}, 500)
 
 
@@ -58,3 +65,5 @@ async def add_common_headers(request: web.Request, response: web.StreamResponse)
     for name, value in request.get(RATE_HEADERS, {}).items():
         response.headers.setdefault(name, value)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if REQUEST_ID in request:
+        response.headers[REQUEST_ID_HEADER] = request[REQUEST_ID]

@@ -34,6 +34,8 @@ class Action:
     # 422: body field errors reach it in call.body_errors instead of raising.
     body_errors_to_handler: bool = False
     status: int = 200
+    # Answers documented besides `status` and the codes every action has (see routing._responses).
+    other_statuses: tuple[tuple[int, str], ...] = ()
     notes: str = ""
     aliases: tuple[str, ...] = ()  # "POST /api/v1/external/intents/notify_intent"
     destructive: bool = False

@@ -141,15 +141,30 @@ async def run_action(action: Action, request: web.Request) -> web.StreamResponse
 
 
 def _responses(action: Action) -> dict[str, Any]:
-    error = {"$ref": "#/components/schemas/Errors"}
-    ok = "No content" if action.status == 204 else "Success"
-    out: dict[str, Any] = {str(action.status): {"description": ok}}
-    for code, text in (("401", "Missing or invalid API key"), ("404", "Not found"),
-                       ("422", "Validation error"), ("429", "Rate limited")):
-        out[code] = {"description": text, "content": {"application/json": {"schema": error}}}
+    """Every status the action can answer, so that the document tells the truth:
+    its own, its other_statuses, and those run_action and the middleware give."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
+    success: dict[str, Any] = {"application/json": {"schema": {"type": "object"}}}
+    if action.query_schema is not None and any(
+            f.data_key == "format" for f in action.query_schema().fields.values()):
+        success["text/csv"] = {"schema": {"type": "string"}}  # format=csv or Accept: text/csv
+    if action.status == 204:
+        out: dict[str, Any] = {"204": {"description": "No content"}}
+    else:
+        out = {str(action.status): {"description": "Success", "content": success}}
+    for code, text in action.other_statuses:
+        out[str(code)] = {"description": text, **(error if code >= 400 else {"content": success})}
+    codes = [(401, "Missing or invalid API key"), (404, "Not found"), (422, "Validation error"),
+             (429, "Rate limited (see Retry-After)"), (503, "A dependency (PostgreSQL, Redis) is down")]
     if action.side_effects:
-        out["403"] = {"description": "Read-only key", "content": {"application/json": {"schema": error}}}
-    return out
+        codes.append((403, "Read-only key"))
+    if action.body_schema is not None:
+        codes += [(400, "Malformed JSON"), (413, "Body larger than 1 MiB")]
+    if action.method == "POST":
+        codes.append((409, "A request with this Idempotency-Key is still being handled"))
+    for code, text in codes:
+        out.setdefault(str(code), {"description": text, **error})
+    return dict(sorted(out.items()))
 
 
 def make_handler(action: Action):

@@ -46,7 +46,8 @@ async def copy(conn: asyncpg.Connection, table: str, columns: list[str], rows) -
 
 
 async def seed_shop(pool: asyncpg.Pool, dsn: str, domain: str, *, plan: str, signups: int, variants: int,
-                    notifications: int, customers: int, rng: random.Random, variant_base: int = 0) -> Seeded:
+                    notifications: int, customers: int, rng: random.Random, variant_base: int = 0,
+                    notified_fraction: float = 0.3, channels: tuple[str, ...] = CHANNELS) -> Seeded:
     started = time.perf_counter()
     info = await admin.create_shop(pool, domain, plan=plan)
     shop_id = uuid.UUID(info["shop_id"])
@@ -64,7 +65,7 @@ async def seed_shop(pool: asyncpg.Pool, dsn: str, domain: str, *, plan: str, sig
         await copy(conn, "customers", ["shop_id", "customer_id", "email", "name", "created_at", "updated_at"],
                    ((shop_id, cid, f"c{i}@{domain}", f"Customer {i}", NOW, NOW)
                     for i, cid in enumerate(customer_ids)))
-        notified_cut = signups * 3 // 10
+        notified_cut = int(signups * notified_fraction)
 
         def signup_rows():
             for i, sid in enumerate(signup_ids):
@@ -72,7 +73,8 @@ async def seed_shop(pool: asyncpg.Pool, dsn: str, domain: str, *, plan: str, sig
                 notified = NOW - dt.timedelta(seconds=rng.randrange(30 * 86400)) if i < notified_cut else None
                 customer = i % (customers - 1)  # coprime with variants: no duplicate open signups
                 yield (shop_id, sid, customer_ids[customer], variant_base + i % variants + 1,
-                       variant_base + (i % variants + 1) // 4 + 1, CHANNELS[i % 5], f"c{customer}@{domain}",
+                       variant_base + (i % variants + 1) // 4 + 1, channels[i % len(channels)],
+                       f"c{customer}@{domain}",
                        notified, notified, 1 if notified else 0, created, created)
 
         await copy(conn, "signups", ["shop_id", "signup_id", "customer_id", "variant_id", "product_id", "channel",
@@ -89,7 +91,8 @@ async def seed_shop(pool: asyncpg.Pool, dsn: str, domain: str, *, plan: str, sig
                 i = rng.randrange(max(1, notified_cut))
                 status = statuses[n % 10]
                 created = NOW - dt.timedelta(seconds=rng.randrange(365 * 86400))
-                yield (shop_id, _uuid(rng), signup_ids[i], customer_ids[i % customers], job_id, CHANNELS[i % 5],
+                yield (shop_id, _uuid(rng), signup_ids[i], customer_ids[i % (customers - 1)], job_id,
+                       channels[i % len(channels)],
                        f"c{i % customers}@{domain}", status,
                        reasons[n % 4] if status == "blocked" else None, "restock", 1, 1,
                        variant_base + i % variants + 1, variant_base + (i % variants + 1) // 4 + 1,

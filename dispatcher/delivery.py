@@ -167,6 +167,7 @@ async def record_blocked(rt: Runtime, chunk: Chunk, rows: list[tuple[Any, int, i
         written = await write_attempts(conn, chunk, rows, status="blocked", reason=reason)
         if written:
             await conn.execute(MARK_BLOCKED, chunk.job["shop_id"], [a.signup["signup_id"] for a in written])
+    rt.metrics.count_alerts((a.signup["channel"], "blocked") for a in written)
 
 
 async def open_attempts(rt: Runtime, chunk: Chunk, rows: list[tuple[Any, int, int]]) -> list[Attempt]:
@@ -225,6 +226,7 @@ async def record_outcomes(rt: Runtime, chunk: Chunk, attempts: list[Attempt]) ->
     async with rt.conns.pool.acquire() as conn, conn.transaction():
         # Only rows still `sending` change: one another worker already settled stays as it is.
         changed = {r["notification_id"]: r["status"] for r in await conn.fetch(RECORD_OUTCOMES, shop_id, *cols)}
+        rt.metrics.count_outcomes(attempts, changed)
         await plan.refund(conn, shop_id, chunk.month, sum(1 for st in changed.values() if st != "sent"))
         sent = [a.signup["signup_id"] for a in attempts if changed.get(a.notification_id) == "sent"]
         if sent:
@@ -254,7 +256,8 @@ async def call_provider(rt: Runtime, chunk: Chunk, attempt: Attempt) -> Attempt:
     for _ in range(rt.tuning.max_rate_limit_waits + 1):
         await rt.throttle.acquire(provider.name)
         try:
-            delivered: Delivered = await provider.send(message)
+            with rt.metrics.time_send(provider.name):
+                delivered: Delivered = await provider.send(message)
         except RateLimited as exc:  # waited out, not an attempt
             await asyncio.sleep(min(exc.retry_after, 30))
             continue

@@ -22,7 +22,8 @@ SHOP = "SELECT name, plan, domain FROM shops WHERE shop_id = $1 AND uninstalled_
 VARIANT = """
 SELECT v.product_title, v.variant_title,
        (SELECT count(*) FROM signups s WHERE s.shop_id = v.shop_id AND s.variant_id = v.variant_id
-          AND s.last_notified_at IS NULL AND s.unsubscribed_at IS NULL) AS waiting
+          AND s.last_notified_at IS NULL AND s.unsubscribed_at IS NULL
+          AND (NOT s.optin_required OR s.optin_confirmed_at IS NOT NULL)) AS waiting
 FROM variants v WHERE v.shop_id = $1 AND v.variant_id = $2
 """
 USED = "SELECT used FROM plan_usage WHERE shop_id = $1 AND month = $2"

@@ -1,13 +1,17 @@
 """The opt-in confirmation: sent once at signup when compliance.optin_required.
-Not an alert: no notification row, not counted against the plan."""
+Not an alert: no notification row, not counted against the plan. It is still a
+message: none goes over a channel the shop's plan or settings turn off, nor by
+SMS to a country it does not allow (the signup then stays unconfirmed)."""
 from __future__ import annotations
 
 import logging
 import uuid
 
+from dispatcher import rules
 from dispatcher.channels.base import ProviderError
 from dispatcher.messages import confirm_url, render_confirmation
 from dispatcher.runtime import Runtime
+from shared_models.settings import applicable, load_effective
 
 log = logging.getLogger("backinstock.dispatcher")
 
@@ -18,7 +22,7 @@ FROM shops sh
 WHERE s.shop_id = $1 AND s.signup_id = $2 AND sh.shop_id = s.shop_id AND sh.uninstalled_at IS NULL
   AND s.optin_required AND s.optin_confirmed_at IS NULL AND s.optin_sent_at IS NULL
   AND s.unsubscribed_at IS NULL
-RETURNING s.channel, s.contact, s.variant_id, sh.name AS shop_name
+RETURNING s.channel, s.contact, s.variant_id, sh.name AS shop_name, sh.plan
 """
 VARIANT = "SELECT product_title, variant_title FROM variants WHERE shop_id = $1 AND variant_id = $2"
 
@@ -27,6 +31,11 @@ async def send_optin(rt: Runtime, shop_id: uuid.UUID, signup_id: uuid.UUID) -> b
     pool, config = rt.conns.pool, rt.conns.config
     row = await pool.fetchrow(CLAIM, shop_id, signup_id)
     if row is None:
+        return False
+    settings = applicable(await load_effective(pool, shop_id), row["plan"])
+    if rules.channel_disabled(row, settings) or rules.country_not_allowed(row, settings):
+        log.info("opt-in confirmation for signup %s not sent: %s is off or not allowed for it",
+                 signup_id, row["channel"])
         return False
     variant = await pool.fetchrow(VARIANT, shop_id, row["variant_id"])
     message = render_confirmation(

@@ -7,6 +7,7 @@ from typing import Any
 
 from api_service.context import Connections
 from dispatcher.channels.base import Provider
+from dispatcher.metrics import DispatcherMetrics
 from shared_models.queue import Queue
 
 
@@ -53,3 +54,4 @@ class Runtime:
     providers: dict[str, Provider]
     throttle: Any  # dispatcher.throttle.Throttle
     tuning: Tuning = field(default_factory=Tuning)
+    metrics: DispatcherMetrics = field(default_factory=DispatcherMetrics)  # this process's own registry

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from arq import cron, func
@@ -12,8 +14,10 @@ from arq.worker import Worker
 from redis.asyncio import Redis
 
 from api_service.context import Connections
+from api_service.observability.log_context import bound
 from dispatcher.channels.factory import build_providers
 from dispatcher.merchant import merchant_alert
+from dispatcher.metrics import serve_metrics
 from dispatcher.optin import send_optin
 from dispatcher.report_emails import report_emails_cron
 from dispatcher.runner import run_job
@@ -21,28 +25,41 @@ from dispatcher.runtime import Runtime, Tuning
 from dispatcher.shopify_admin import order_tags_cron
 from dispatcher.sweep import sweep_forever
 from dispatcher.throttle import Throttle
+from dispatcher.watchdog import RedisWatchdog, ResilientWorker, supervise
 from dispatcher.webhooks.process import process_webhook
-from shared_models.config import Config
+from shared_models.config import Config, MissingConfig
 from shared_models.db import create_pool
 from shared_models.queue import MERCHANT_ALERT, PROCESS_WEBHOOK, RUN_JOB, SEND_OPTIN, Queue
 
 log = logging.getLogger("backinstock.dispatcher")
 
+JOB_COMPLETION_WAIT = 30  # SIGTERM (or Redis lost): running sends finish, nothing new starts
+REQUEST_ID_OF_JOB = "SELECT request_id FROM jobs WHERE shop_id = $1 AND job_id = $2"
+
 
 async def run_job_task(ctx: dict, shop_id: str, job_id: str) -> str:
-    return await run_job(ctx["rt"], uuid.UUID(shop_id), uuid.UUID(job_id))
+    rt: Runtime = ctx["rt"]
+    # The API request that created the job, so its id shows in these logs too.
+    request_id = await rt.conns.pool.fetchval(REQUEST_ID_OF_JOB, uuid.UUID(shop_id), uuid.UUID(job_id))
+    with bound({"request_id": request_id, "shop_id": shop_id, "job_id": job_id}):
+        outcome = await run_job(rt, uuid.UUID(shop_id), uuid.UUID(job_id))
+        log.info("run_job: %s", outcome)
+        return outcome
 
 
 async def process_webhook_task(ctx: dict, shop_id: str, webhook_id: str) -> str | None:
-    return await process_webhook(ctx["rt"], uuid.UUID(shop_id), webhook_id)
+    with bound({"shop_id": shop_id, "webhook_id": webhook_id}):
+        return await process_webhook(ctx["rt"], uuid.UUID(shop_id), webhook_id)
 
 
 async def send_optin_task(ctx: dict, shop_id: str, signup_id: str) -> bool:
-    return await send_optin(ctx["rt"], uuid.UUID(shop_id), uuid.UUID(signup_id))
+    with bound({"shop_id": shop_id}):
+        return await send_optin(ctx["rt"], uuid.UUID(shop_id), uuid.UUID(signup_id))
 
 
 async def merchant_alert_task(ctx: dict, shop_id: str, kind: str, key: str) -> bool:
-    return await merchant_alert(ctx["rt"], uuid.UUID(shop_id), kind, key)
+    with bound({"shop_id": shop_id}):
+        return await merchant_alert(ctx["rt"], uuid.UUID(shop_id), kind, key)
 
 
 async def build_runtime(config: Config, tuning: Tuning) -> Runtime:
@@ -63,23 +80,35 @@ async def close_runtime(rt: Runtime) -> None:
 
 
 def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int = 10,
-                 burst: bool = False, handle_signals: bool = True) -> Worker:
+                 burst: bool = False, handle_signals: bool = True,
+                 metrics_address: tuple[str, int] | None = None) -> Worker:
+    """metrics_address: (host, port) to serve GET /metrics on, None for none."""
     tuning = tuning or Tuning.from_env()
     timeout = max(30, int(tuning.lease_seconds * 2))
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["rt"] = await build_runtime(config, tuning)
-        ctx["sweeper"] = asyncio.create_task(sweep_forever(ctx["rt"]))
+        if "rt" in ctx:
+            return  # arq's start-up retried after Redis was down: already done
+        ctx["rt"] = rt = await build_runtime(config, tuning)
+        ctx["sweeper"] = asyncio.create_task(sweep_forever(rt))
+        if metrics_address:
+            try:
+                ctx["metrics"] = await serve_metrics(rt.metrics, rt.queue, rt.conns.pool, *metrics_address)
+            except OSError as exc:  # sending matters more than being scraped
+                log.error("no metrics endpoint on %s:%d: %s", *metrics_address, exc)
         log.info("dispatcher worker started (max_jobs=%d)", max_jobs)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
+        # Entries are taken out as they are closed: this may run twice (see watchdog).
         if "sweeper" in ctx:
-            ctx["sweeper"].cancel()
+            ctx.pop("sweeper").cancel()
+        if "metrics" in ctx:
+            await ctx.pop("metrics").cleanup()
         if "rt" in ctx:
-            await close_runtime(ctx["rt"])
+            await close_runtime(ctx.pop("rt"))
 
     queue = Queue(config.redis_url, config.queue_name)
-    return Worker(
+    return ResilientWorker(
         functions=[
             func(run_job_task, name=RUN_JOB, timeout=timeout, keep_result=0, max_tries=100),
             func(process_webhook_task, name=PROCESS_WEBHOOK, timeout=timeout, keep_result=0, max_tries=100),
@@ -103,10 +132,56 @@ def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int 
         keep_result=0,
         job_timeout=timeout,
         allow_abort_jobs=False,
-        job_completion_wait=30,  # SIGTERM: running sends finish, nothing new starts
+        job_completion_wait=JOB_COMPLETION_WAIT,
     )
 
 
-def main(concurrency: int = 10) -> None:
+def _env_number(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise MissingConfig(f"{name} (must be a number from {low:g} to {high:g}, got {raw!r})")
+    return value
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    """What only a `backinstock dispatcher` process has: its metrics port and
+    how long it waits for a lost Redis before exiting 1."""
+
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9100  # 0: no metrics endpoint
+    redis_grace_seconds: float = 60.0
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "ProcessOptions":
+        env = dict(os.environ if env is None else env)
+        d = cls()
+        return cls(
+            metrics_host=env.get("DISPATCHER_METRICS_HOST") or d.metrics_host,
+            metrics_port=int(_env_number(env, "DISPATCHER_METRICS_PORT", d.metrics_port, 0, 65535)),
+            redis_grace_seconds=_env_number(env, "DISPATCHER_REDIS_GRACE_SECONDS", d.redis_grace_seconds,
+                                            0.1, 86400),
+        )
+
+
+async def serve(config: Config, options: ProcessOptions, concurrency: int) -> int:
+    """The worker of one process, built inside its event loop (arq binds the
+    running loop and its signal handlers). Returns the exit code."""
+    address = (options.metrics_host, options.metrics_port) if options.metrics_port else None
+    worker = build_worker(config, max_jobs=concurrency, metrics_address=address)
+    watchdog = RedisWatchdog(config.redis_url, options.redis_grace_seconds)
+    return await supervise(worker, watchdog, drain_seconds=JOB_COMPLETION_WAIT)
+
+
+def main(concurrency: int = 10) -> int:
+    """`backinstock dispatcher`: 0 after SIGTERM/SIGINT, 1 when Redis stayed
+    unreachable past DISPATCHER_REDIS_GRACE_SECONDS (a supervisor restarts it)."""
     config = Config.from_env(required=("DATABASE_URL", "REDIS_URL", "SECRET_KEY"))
-    build_worker(config, max_jobs=concurrency).run()
+    options = ProcessOptions.from_env()
+    return asyncio.run(serve(config, options, concurrency))

@@ -56,6 +56,8 @@ CREATE INDEX order_attributions_signup ON order_attributions (shop_id, signup_id
 ALTER TABLE signups
     ADD COLUMN converted_at timestamptz,
     ADD COLUMN purchase_order_id bigint;
+-- orders/cancelled clears the purchases its order set.
+CREATE INDEX signups_purchase_order ON signups (shop_id, purchase_order_id) WHERE purchase_order_id IS NOT NULL;
 
 -- Attribution looks for a variant's latest sent alert before the order.
 CREATE INDEX notifications_variant_sent ON notifications (shop_id, variant_id, sent_at DESC)

@@ -149,12 +149,14 @@ $t$ $q$;
 
 -- Latest signup times of the groups rows left (deleted, or moved to another
 -- variant, product, channel or creation time), recomputed from signups
--- (signups_variant index: one short range per group).
+-- (signups_variant index: one short range per group) where the row that
+-- left may have been the latest.
 CREATE FUNCTION report_sql_signups_recompute() RETURNS text LANGUAGE sql IMMUTABLE AS $q$ SELECT $t$
 WITH g AS (
-    SELECT DISTINCT o.shop_id, o.variant_id, o.product_id, o.channel,
-           (o.created_at AT TIME ZONE sh.timezone)::date AS day, sh.timezone
+    SELECT o.shop_id, o.variant_id, o.product_id, o.channel, (o.created_at AT TIME ZONE sh.timezone)::date AS day,
+           sh.timezone, max(o.created_at) AS gone
     FROM (%1$s) o JOIN shops sh ON sh.shop_id = o.shop_id
+    GROUP BY 1, 2, 3, 4, 5, 6
 ), daily AS (
     UPDATE report_signups_daily r SET last_created_at = (
         SELECT max(s.created_at) FROM signups s
@@ -166,64 +168,63 @@ WITH g AS (
                                   s.optin_required, s.optin_confirmed_at) = r.state)
     FROM g
     WHERE r.shop_id = g.shop_id AND r.variant_id = g.variant_id AND r.product_id = g.product_id
-      AND r.channel = g.channel AND r.day = g.day
+      AND r.channel = g.channel AND r.day = g.day AND r.last_created_at <= g.gone
 )
 UPDATE report_variant_demand r SET last_requested_at = (
     SELECT max(s.created_at) FROM signups s
     WHERE s.shop_id = r.shop_id AND s.variant_id = r.variant_id AND s.product_id = r.product_id
       AND (r.channel = 'all' OR s.channel = r.channel))
-FROM (SELECT DISTINCT shop_id, variant_id, product_id, channel FROM g) v
+FROM (SELECT shop_id, variant_id, product_id, channel, max(gone) AS gone FROM g GROUP BY 1, 2, 3, 4) v
 WHERE r.shop_id = v.shop_id AND r.variant_id = v.variant_id AND r.product_id = v.product_id
-  AND r.channel IN (v.channel, 'all')
+  AND r.channel IN (v.channel, 'all') AND r.last_requested_at <= v.gone
 $t$ $q$;
 
-CREATE FUNCTION report_signups_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+-- The trigger functions, generated from the templates above with static SQL
+-- (PL/pgSQL caches their plans; EXECUTE would plan every statement anew):
+-- one function per table and operation, each over its transition tables.
+DO $gen$
 DECLARE
-    src text := CASE TG_OP
-        WHEN 'INSERT' THEN 'SELECT 1 AS sign, n.* FROM new_rows n'
-        WHEN 'DELETE' THEN 'SELECT -1 AS sign, o.* FROM old_rows o'
-        ELSE 'SELECT -1 AS sign, o.* FROM old_rows o UNION ALL SELECT 1, n.* FROM new_rows n' END;
+    inserted text := 'SELECT 1 AS sign, n.* FROM new_rows n';
+    deleted text := 'SELECT -1 AS sign, o.* FROM old_rows o';
+    updated text := 'SELECT -1 AS sign, o.* FROM old_rows o UNION ALL SELECT 1, n.* FROM new_rows n';
     -- Row versions that left their (variant, product, channel, day) group.
-    gone text := CASE TG_OP
-        WHEN 'DELETE' THEN 'SELECT o.* FROM old_rows o'
-        ELSE 'SELECT o.* FROM old_rows o JOIN new_rows n ON n.shop_id = o.shop_id AND n.signup_id = o.signup_id
-              WHERE (o.variant_id, o.product_id, o.channel, o.created_at)
-                    IS DISTINCT FROM (n.variant_id, n.product_id, n.channel, n.created_at)' END;
+    moved text := 'SELECT o.* FROM old_rows o JOIN new_rows n ON n.shop_id = o.shop_id AND n.signup_id = o.signup_id
+                   WHERE (o.variant_id, o.product_id, o.channel, o.created_at)
+                         IS DISTINCT FROM (n.variant_id, n.product_id, n.channel, n.created_at)';
+    fn text := 'CREATE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql AS %L';
 BEGIN
-    EXECUTE format(report_sql_signups_daily(), src);
-    EXECUTE format(report_sql_variant_demand(), src);
-    IF TG_OP <> 'INSERT' THEN
-        EXECUTE format(report_sql_signups_recompute(), gone);
-    END IF;
-    RETURN NULL;
+    EXECUTE format(fn, 'report_signups_inserted', format('BEGIN %s; %s; RETURN NULL; END',
+        format(report_sql_signups_daily(), inserted), format(report_sql_variant_demand(), inserted)));
+    EXECUTE format(fn, 'report_signups_updated', format('BEGIN %s; %s; %s; RETURN NULL; END',
+        format(report_sql_signups_daily(), updated), format(report_sql_variant_demand(), updated),
+        format(report_sql_signups_recompute(), moved)));
+    EXECUTE format(fn, 'report_signups_deleted', format('BEGIN %s; %s; %s; RETURN NULL; END',
+        format(report_sql_signups_daily(), deleted), format(report_sql_variant_demand(), deleted),
+        format(report_sql_signups_recompute(), 'SELECT o.* FROM old_rows o')));
+    EXECUTE format(fn, 'report_notifications_inserted', format('BEGIN %s; RETURN NULL; END',
+        format(report_sql_notifications_daily(), inserted)));
+    EXECUTE format(fn, 'report_notifications_updated', format('BEGIN %s; RETURN NULL; END',
+        format(report_sql_notifications_daily(), updated)));
+    EXECUTE format(fn, 'report_notifications_deleted', format('BEGIN %s; RETURN NULL; END',
+        format(report_sql_notifications_daily(), deleted)));
 END
-$fn$;
-
-CREATE FUNCTION report_notifications_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-    EXECUTE format(report_sql_notifications_daily(), CASE TG_OP
-        WHEN 'INSERT' THEN 'SELECT 1 AS sign, n.* FROM new_rows n'
-        WHEN 'DELETE' THEN 'SELECT -1 AS sign, o.* FROM old_rows o'
-        ELSE 'SELECT -1 AS sign, o.* FROM old_rows o UNION ALL SELECT 1, n.* FROM new_rows n' END);
-    RETURN NULL;
-END
-$fn$;
+$gen$;
 
 CREATE TRIGGER report_signups_insert AFTER INSERT ON signups
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_signups_changed();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_signups_inserted();
 CREATE TRIGGER report_signups_update AFTER UPDATE ON signups
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION report_signups_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION report_signups_updated();
 CREATE TRIGGER report_signups_delete AFTER DELETE ON signups
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION report_signups_changed();
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION report_signups_deleted();
 
 CREATE TRIGGER report_notifications_insert AFTER INSERT ON notifications
-    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_notifications_changed();
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION report_notifications_inserted();
 CREATE TRIGGER report_notifications_update AFTER UPDATE ON notifications
     REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION report_notifications_changed();
+    FOR EACH STATEMENT EXECUTE FUNCTION report_notifications_updated();
 CREATE TRIGGER report_notifications_delete AFTER DELETE ON notifications
-    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION report_notifications_changed();
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION report_notifications_deleted();
 
 -- Recomputes one shop's rollups from its rows. Takes SHARE locks on signups
 -- and notifications so that no write slips between the delete and the insert.

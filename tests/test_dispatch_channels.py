@@ -36,7 +36,8 @@ async def test_email_as_received(client, api, pool, make_shop, providers):
     shop = await make_shop(plan="lite", name="Acme Store")
     api = api.with_key(shop.api_key)
     status, _, _ = await api.patch("/back_in_stock/settings/channels", json={"email": {
-        "subject": "{{ product_title }} ({{ variant_title }}) is back at {{ shop_name }}"}})
+        "subject": "{{ product_title }} ({{ variant_title }}) is back at {{ shop_name }}",
+        "sender_name": "Acme Alerts", "reply_to": "help@acme.example"}})
     assert status == 200
     signup = await create_signup(api, shop, email="ann@example.com")
     job_id = await notify(api, signup["id"])
@@ -50,7 +51,9 @@ async def test_email_as_received(client, api, pool, make_shop, providers):
     assert mail.mail_from == "alerts@backinstock.test" and mail.rcpt_tos == ["ann@example.com"]
     msg = mail.message
     assert msg["Subject"] == "Linen shirt (M / Blue) is back at Acme Store"
-    assert msg["From"].addresses[0].display_name == "Acme Store"
+    assert (msg["From"].addresses[0].display_name, msg["From"].addresses[0].addr_spec) == \
+        ("Acme Alerts", "alerts@backinstock.test")
+    assert msg["Reply-To"] == "help@acme.example"
     assert msg["To"] == "ann@example.com"
     assert (row["status"], row["provider"], row["provider_message_id"]) == ("sent", "smtp", msg["Message-ID"])
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

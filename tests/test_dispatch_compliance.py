@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import uuid
 
+from dispatcher.optin import send_optin
+from dispatcher.runtime import Tuning
+from dispatcher.worker import build_runtime, close_runtime
 from shared_models import tokens
 from tests.dispatch_support import (
     create_signup,
@@ -103,8 +106,36 @@ async def test_unsubscribed_signup_is_blocked(client, api, pool, shop, providers
     assert status == 202 and body["accepted_count"] == 2
     async with running_workers(providers.config):
         job = await wait_for(lambda: finished_job(api, body["job_id"]), what="bulk done")
+    assert job["counts"] == {"sent": 1, "failed": 0, "blocked": 1}
     rows = {str(r["signup_id"]): r for r in await job_notifications(pool, body["job_id"])}
     assert (rows[gone["id"]]["status"], rows[gone["id"]]["blocked_reason"]) == ("blocked", "unsubscribed")
     assert rows[stays["id"]]["status"] == "sent"
     assert [m.rcpt_tos for m in providers.smtp.received] == [["bob@example.com"]]
     assert (await read(api, gone["id"]))["status"] == "unsubscribed"
+
+
+async def test_optin_confirmation_obeys_channel_and_country_rules(api, pool, make_shop, providers):
+    """A confirmation is not an alert, but it is a message: none goes over a
+    channel the shop's plan or settings turn off, nor to a country not allowed."""
+    free = await make_shop()
+    free_api = api.with_key(free.api_key)
+    await free_api.patch("/back_in_stock/settings/compliance", json={"optin_required": True})
+    lite = await make_shop(plan="lite")
+    lite_api = api.with_key(lite.api_key)
+    status, _, _ = await lite_api.patch("/back_in_stock/settings", json={
+        "channels": {"sms": {"enabled": True}},
+        "compliance": {"optin_required": True, "sms_allowed_countries": ["US"]}})
+    assert status == 200
+    no_sms = await create_signup(free_api, free, channel="sms", phone="+14155550123")  # SMS: paid plans only
+    abroad = await create_signup(lite_api, lite, channel="sms", phone="+447400123456")
+    allowed = await create_signup(lite_api, lite, channel="sms", phone="+14155550124")
+    rt = await build_runtime(providers.config, Tuning())
+    try:
+        assert await send_optin(rt, free.shop_id, uuid.UUID(no_sms["id"])) is False
+        assert await send_optin(rt, lite.shop_id, uuid.UUID(abroad["id"])) is False
+        assert await send_optin(rt, lite.shop_id, uuid.UUID(allowed["id"])) is True
+    finally:
+        await close_runtime(rt)
+    [form] = providers.twilio.posts
+    assert form["To"] == "+14155550124"
+    assert OPTIN.search(form["Body"]) and form["Body"].endswith("Reply STOP to opt out")

@@ -146,3 +146,24 @@ async def test_max_attempts_exhausted_leaves_the_signup_waiting(api, pool, make_
     assert job["counts"] == {"sent": 1, "failed": 0, "blocked": 0}
     assert (await signup_status(api, signup["id"]))["status"] == "notified"
     assert await plan_used(pool, shop) == 1
+
+
+async def test_smtp_connection_lost_after_data_is_not_retried(api, pool, shop, providers):
+    first = await create_signup(api, shop, email="ann@example.com")
+    second = await create_signup(api, shop, email="bob@example.com")
+    providers.smtp.drop_after_data = True  # the message arrived; the final reply never comes
+    async with running_workers(providers.config):
+        job_id = await notify(api, first["id"])
+        await wait_for(lambda: finished_job(api, job_id), what="notify done")
+        [row] = await job_notifications(pool, job_id)
+        assert (row["attempt"], row["status"], row["provider"]) == (1, "failed", "smtp")
+        assert row["error"].startswith("outcome unknown: SMTP connection lost after DATA")
+        assert (await signup_status(api, first["id"]))["status"] == "pending"
+        # The provider reconnects for the next message.
+        providers.smtp.drop_after_data = False
+        job_id = await notify(api, second["id"])
+        await wait_for(lambda: finished_job(api, job_id), what="second notify done")
+    [row] = await job_notifications(pool, job_id)
+    assert row["status"] == "sent"
+    assert [m.rcpt_tos for m in providers.smtp.received] == [["bob@example.com"]]
+    assert await plan_used(pool, shop) == 1

@@ -10,7 +10,7 @@ from tests.dispatch_support import (
     running_workers,
     wait_for,
 )
-from tests.shopify import inventory_update, send_webhook
+from tests.shopify import inventory_update, product, send_webhook
 from tests.stand_ins import Reply
 
 
@@ -62,6 +62,7 @@ async def test_sms_signup_with_sms_disabled_is_blocked(api, pool, make_shop, pro
     signup = await create_signup(api, shop, channel="sms", phone="+14155550123")
     async with running_workers(providers.config):
         job, job_id = await notify_and_wait(api, signup["id"])
+    assert job["counts"] == {"sent": 0, "failed": 0, "blocked": 1}
     assert blocked(await job_notifications(pool, job_id)) == [("blocked", "channel_disabled", None, None)]
     assert providers.twilio.posts == []
     assert await signup_status(api, signup["id"]) == "blocked"
@@ -80,7 +81,7 @@ async def test_downgrade_turns_off_what_the_plan_no_longer_allows(client, api, p
     status, settings, _ = await api.get("/back_in_stock/settings")
     assert settings["channels"]["sms"]["enabled"] is True and settings["delivery"]["batch_size"] == 1
     async with running_workers(providers.config):
-        job, job_id = await notify_and_wait(api, sms["id"])
+        _, job_id = await notify_and_wait(api, sms["id"])
         assert blocked(await job_notifications(pool, job_id)) == [("blocked", "channel_disabled", None, None)]
         # No batching on free: a restock goes to everyone at once.
         await send_webhook(client, shop, "inventory_levels/update", inventory_update(7001, 5))
@@ -129,7 +130,42 @@ async def test_transient_failures_hold_no_units(api, pool, shop, providers):
     await set_used(pool, shop, 49)
     providers.push.replies.append(Reply(502, {"error": "bad gateway"}))
     async with running_workers(providers.config):
-        job, job_id = await notify_and_wait(api, signup["id"])
+        _, job_id = await notify_and_wait(api, signup["id"])
     rows = await job_notifications(pool, job_id)
     assert [(r["attempt"], r["status"]) for r in rows] == [(1, "failed"), (2, "sent")]
     assert await plan_used(pool, shop) == 50
+
+
+async def test_unpublished_before_a_later_batch_blocks_it(client, api, pool, make_shop, providers):
+    shop = await make_shop(plan="lite")
+    api = api.with_key(shop.api_key)
+    status, _, _ = await api.patch("/back_in_stock/settings/delivery", json={
+        "only_when_published": True, "batch_size": 1, "batch_interval_minutes": 30})
+    assert status == 200
+    first = await create_signup(api, shop, email="c0@example.com")
+    second = await create_signup(api, shop, email="c1@example.com")
+    live = product(9001, [{"id": 4001, "inventory_item_id": 7001}], updated_at="2026-11-26T09:00:00Z")
+    async with running_workers(providers.config):
+        await send_webhook(client, shop, "products/update", live)
+        await send_webhook(client, shop, "inventory_levels/update", inventory_update(7001, 5))
+        await wait_for(lambda: _sent(pool, shop, 1), what="batch 1 sent")
+        job_id = await pool.fetchval("SELECT job_id FROM jobs WHERE shop_id = $1", shop.shop_id)
+        # Unpublished (still in stock) before batch 2 is due; then its time comes.
+        draft = product(9001, [{"id": 4001, "inventory_item_id": 7001}], status="draft", published_at=None,
+                        updated_at="2026-11-26T10:00:00Z")
+        await send_webhook(client, shop, "products/update", draft)
+        await wait_for(lambda: _processed(pool, shop, 3), what="unpublished")
+        await pool.execute("UPDATE jobs SET next_run_at = now() WHERE job_id = $1", job_id)
+        job = await wait_for(lambda: finished_job(api, str(job_id)), what="restock done")
+    assert job["counts"] == {"sent": 1, "failed": 0, "blocked": 1}
+    rows = {str(r["signup_id"]): r for r in await job_notifications(pool, str(job_id))}
+    assert (rows[first["id"]]["status"], rows[first["id"]]["batch"]) == ("sent", 1)
+    assert blocked([rows[second["id"]]]) == [("blocked", "not_published", None, None)]
+    assert rows[second["id"]]["batch"] == 2
+    assert [m.rcpt_tos for m in providers.smtp.received] == [["c0@example.com"]]
+    assert await signup_status(api, second["id"]) == "blocked"  # waits for the next restock
+
+
+async def _processed(pool, shop, n):
+    return await pool.fetchval("SELECT count(*) FROM webhook_events WHERE shop_id = $1 AND processed_at IS NOT NULL",
+                               shop.shop_id) >= n

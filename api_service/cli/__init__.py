@@ -127,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    setup_logging()
     try:
+        setup_logging()
         return args.handler(args) or 0
     except (MissingConfig, AdminError, CliError) as exc:
         fail_line(str(exc))

@@ -35,7 +35,9 @@ def _banner(text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_with_overrides(args.host, args.port)
+    # access_log=None: the app logs each request itself, with its request id
+    # and the route's template rather than the raw path (links carry tokens).
     web.run_app(create_app(config), host=config.host, port=config.port,
-                print=_banner, shutdown_timeout=SHUTDOWN_TIMEOUT)
+                print=_banner, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
     log.info("stopped")
     return 0

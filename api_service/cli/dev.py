@@ -35,6 +35,7 @@ from shared_models.migrations import migrate
 # Fixed when free, so a client configured once keeps working across runs.
 REDIS_PORT = 6390
 MCP_PORT = 8090
+DISPATCHER_METRICS_PORT = 9100
 CHILD_STOP_TIMEOUT = 10.0
 
 log = logging.getLogger("backinstock.dev")
@@ -134,8 +135,9 @@ async def start_companions(env: dict[str, str], api_url: str, children: list[sub
     mcp_url: str | None = None
     child_env = {**env, "BACKINSTOCK_API_URL": api_url}
     if module_exists("dispatcher.worker"):
-        log.info("starting the dispatcher")
-        children.append(spawn(["dispatcher"], child_env))
+        metrics_port = env.get("DISPATCHER_METRICS_PORT") or str(pick_port("127.0.0.1", DISPATCHER_METRICS_PORT))
+        log.info("starting the dispatcher (metrics on port %s)", metrics_port)
+        children.append(spawn(["dispatcher"], {**child_env, "DISPATCHER_METRICS_PORT": metrics_port}))
     if module_exists("mcp_sidecar.server"):
         port = pick_port("127.0.0.1", MCP_PORT)
         log.info("starting the MCP sidecar on port %d", port)
@@ -206,7 +208,7 @@ async def serve(env: dict[str, str], data_dir: Path) -> None:
         log.warning("port %d is taken; the API uses %d", config.port, port)
         env["PORT"] = str(port)
         config = Config.from_env(env)  # PUBLIC_URL's default follows the port
-    runner = web.AppRunner(create_app(config))
+    runner = web.AppRunner(create_app(config), access_log=None)  # the app logs requests itself
     await runner.setup()
     children: list[subprocess.Popen] = []
     try:

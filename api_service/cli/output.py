@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-import logging
+import os
 import sys
 from typing import Any
+
+from api_service.observability.logs import configure_logging
 
 PROG = "backinstock"
 
@@ -29,8 +31,9 @@ def fail_line(message: str) -> None:
     sys.stderr.flush()
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    logging.basicConfig(stream=sys.stderr, level=level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # pgserver narrates every step at INFO; its warnings are enough.
-    logging.getLogger("pgserver").setLevel(logging.WARNING)
+def setup_logging() -> None:
+    """Logs on stderr as LOG_FORMAT (json, the default, or text) and LOG_LEVEL say."""
+    try:
+        configure_logging(os.environ, sys.stderr)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None

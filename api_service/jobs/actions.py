@@ -23,5 +23,6 @@ ACTIONS = [
         resource="Job",
         path_schema=schemas.JobPath,
         idempotent=True,
+        other_statuses=((409, "The job already finished"),),
     ),
 ]

@@ -20,6 +20,7 @@ from api_service.public import queries
 from api_service.public.pages import html_response
 from api_service.public.redirects import click_target
 from api_service.routing import RATE_LIMITER
+from api_service.signups import hooks
 from dispatcher.messages import product_name
 from shared_models import tokens
 
@@ -108,6 +109,8 @@ async def optin_confirm(request: web.Request) -> web.Response:
     shop_id, row = await _signup(request, "optin")
     unsubscribed = row["unsubscribed_at"] is not None
     if not unsubscribed:
-        await _pool(request).execute(queries.CONFIRM_OPTIN, shop_id, row["signup_id"])
+        variant_id = await _pool(request).fetchval(queries.CONFIRM_OPTIN, shop_id, row["signup_id"])
+        if variant_id is not None:  # now waiting: it counts towards high demand
+            await hooks.check_variant_demand(request.app[CONNECTIONS], shop_id, variant_id)
     return html_response("optin_confirm.html", confirmed=not unsubscribed, unsubscribed=unsubscribed,
                          **_page_context(request, row))

@@ -41,4 +41,5 @@ WHERE shop_id = $1 AND customer_id = $2 AND unsubscribed_at IS NULL
 CONFIRM_OPTIN = """
 UPDATE signups SET optin_confirmed_at = now(), updated_at = now()
 WHERE shop_id = $1 AND signup_id = $2 AND optin_confirmed_at IS NULL AND unsubscribed_at IS NULL
+RETURNING variant_id
 """

@@ -1,7 +1,7 @@
 """The reports actions, as the registry declares them."""
 from __future__ import annotations
 
-from api_service.registry import Action
+from api_service.registry import V1_BASE_PATH, Action
 from api_service.reports import handlers, schemas
 from api_service.reports.manifest import REPORTS
 
@@ -39,6 +39,9 @@ NOTES = {
                           "row.",
 }
 
+# v1 calls served by a report (api_service/v1 adapts the shapes).
+ALIASES = {"products_in_demand": (f"GET {V1_BASE_PATH}/intents/products_in_demand",)}
+
 ACTIONS = [
     Action(
         name="back_in_stock_reports_list",
@@ -59,6 +62,7 @@ ACTIONS = [
             notes=NOTES[name] + " " + COMMON_NOTES,
             resource="Report",
             query_schema=schemas.DemandQuery if report.paginated else schemas.ReportQuery,
+            aliases=ALIASES.get(name, ()),
         )
         for name, report in REPORTS.items()
     ],

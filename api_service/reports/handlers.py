@@ -30,7 +30,7 @@ def _meta(call: Call, window: Window, rows: int) -> dict[str, Any]:
 
 async def _series(call: Call, name: str, sql: str, args: list[Any], window: Window) -> Any:
     if respond.wants_csv(call):
-        return await respond.stream_csv(call, sql, args, REPORTS[name].column_names, window.filename(name))
+        return await respond.stream_csv(call, sql, args, list(REPORTS[name].columns), window.filename(name))
     rows = await respond.json_rows(call.pool, sql, args)
     return {name: rows, "meta": _meta(call, window, len(rows))}
 
@@ -67,7 +67,7 @@ async def products_in_demand(call: Call) -> Any:
     window = _window(call, name)
     if respond.wants_csv(call):
         sql, args = demand.rows(call.shop.shop_id, q, window, paged=False)
-        return await respond.stream_csv(call, sql, args, REPORTS[name].column_names, window.filename(name))
+        return await respond.stream_csv(call, sql, args, list(REPORTS[name].columns), window.filename(name))
     sql, args = demand.rows(call.shop.shop_id, q, window, paged=True)
     rows = await respond.json_rows(call.pool, sql, args)
     count_sql, count_args = demand.count(call.shop.shop_id, q, window)

@@ -14,9 +14,11 @@ import asyncpg
 from aiohttp import web
 
 from api_service.context import Call
+from api_service.reports.manifest import Column
 
 log = logging.getLogger("backinstock.reports")
 
+EXPORT_WORK_MEM = "SET LOCAL work_mem = '32MB'"  # big exports sort in memory, not on disk
 COPY_TIMEOUT = 3600.0  # seconds for one export; the pool's 30 s command timeout would cut big ones
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -48,9 +50,13 @@ def _header(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def csv_query(sql: str, columns: list[str]) -> str:
-    """`sql`'s rows with every cell as neutralised text, in the report's column order."""
-    cells = ", ".join(f"report_csv_cell(q.{_header(c)}::text) AS {_header(c)}" for c in columns)
+def csv_query(sql: str, columns: list[Column]) -> str:
+    """`sql`'s rows in the report's column order, text cells neutralised. Only text can
+    start with a formula character: the other columns are ids, counts, money and rates
+    (never negative), dates and timestamps, which start with a digit."""
+    cells = ", ".join(
+        f"report_csv_cell(q.{_header(c.name)}) AS {_header(c.name)}" if c.type == "string"
+        else f"q.{_header(c.name)}" for c in columns)
     return f"SELECT {cells} FROM ({sql}) q"
 
 
@@ -62,7 +68,7 @@ def _csv_response(filename: str) -> web.StreamResponse:
     })
 
 
-async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[str], filename: str
+async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[Column], filename: str
                      ) -> web.StreamResponse:
     request = call.request
     assert request is not None
@@ -78,6 +84,7 @@ async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[str], 
 
     try:
         async with call.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+            await conn.execute(EXPORT_WORK_MEM)
             await conn.copy_from_query(csv_query(sql, columns), *args, output=sink, format="csv",
                                        header=True, timeout=COPY_TIMEOUT)
     except (ConnectionError, asyncpg.PostgresError, OSError) as exc:
@@ -95,6 +102,9 @@ async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[str], 
 
 
 def neutralise(value: Any) -> str:
+    """A cell as COPY writes it (float8 1.0 is "1"), with formulas neutralised."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 

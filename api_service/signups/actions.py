@@ -61,6 +61,7 @@ ACTIONS = [
         resource="Signup",
         body_schema=schemas.SignupCreate,
         status=201,
+        other_statuses=((200, "The customer already waits on that variant over that channel: that signup"),),
         aliases=(f"POST {V1}",),
     ),
     Action(
@@ -88,6 +89,7 @@ ACTIONS = [
         path_schema=schemas.SignupPath,
         body_schema=schemas.NotifyBody,
         status=202,
+        other_statuses=((409, "A send for this signup is already queued or in flight"),),
         aliases=(f"POST {V1}/notify_intent",),
     ),
     Action(

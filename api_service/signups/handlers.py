@@ -23,10 +23,7 @@ async def read_signup(call: Call) -> dict[str, Any]:
 
 async def create_signup(call: Call) -> Reply:
     row, created = await service.create_signup(call.pool, call.shop, call.body)
-    if created and hooks.needs_optin_confirmation(row):
-        await hooks.request_optin_confirmation(call.conns, call.shop, row)
-    if created:
-        await hooks.check_high_demand(call.conns, call.shop, row)
+    await hooks.after_create(call.conns, call.shop, row, created)
     return Reply(signup_out(row), 201 if created else 200)
 
 

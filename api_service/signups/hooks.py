@@ -1,17 +1,20 @@
 """Points where later issues plug in work the API itself does not do."""
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from api_service.context import Connections, Shop
 from shared_models.queue import MERCHANT_ALERT, SEND_OPTIN
 from shared_models.settings import load_effective
 
-# Counting stops at the threshold: enough to know it was reached.
+# Waiting as the contract defines it (never alerted, not unsubscribed, opt-in
+# confirmed where required). Counting stops at the threshold: enough to know it was reached.
 WAITING = """
 SELECT count(*) FROM (SELECT 1 FROM signups
                       WHERE shop_id = $1 AND variant_id = $2
                         AND last_notified_at IS NULL AND unsubscribed_at IS NULL
+                        AND (NOT optin_required OR optin_confirmed_at IS NOT NULL)
                       LIMIT $3) s
 """
 
@@ -29,9 +32,23 @@ async def request_optin_confirmation(conns: Connections, shop: Shop, signup: Any
 async def check_high_demand(conns: Connections, shop: Shop, signup: Any) -> None:
     """When a variant's waiting signups reach the shop's threshold, the
     merchant gets one email (the dispatcher marks it sent once per variant)."""
-    rule = (await load_effective(conns.pool, shop.shop_id))["alerts"]["high_demand"]
+    await check_variant_demand(conns, shop.shop_id, signup["variant_id"])
+
+
+async def check_variant_demand(conns: Connections, shop_id: uuid.UUID, variant_id: int) -> None:
+    """check_high_demand for a signup that just became waiting (created, or its opt-in confirmed)."""
+    rule = (await load_effective(conns.pool, shop_id))["alerts"]["high_demand"]
     if not rule["enabled"]:
         return
-    waiting = await conns.pool.fetchval(WAITING, shop.shop_id, signup["variant_id"], rule["threshold"])
+    waiting = await conns.pool.fetchval(WAITING, shop_id, variant_id, rule["threshold"])
     if waiting >= rule["threshold"]:
-        await conns.queue.try_enqueue(MERCHANT_ALERT, str(shop.shop_id), "high_demand", str(signup["variant_id"]))
+        await conns.queue.try_enqueue(MERCHANT_ALERT, str(shop_id), "high_demand", str(variant_id))
+
+
+async def after_create(conns: Connections, shop: Shop, row: Any, created: bool) -> None:
+    """What follows a create, from the API or the storefront."""
+    if not created:
+        return
+    if needs_optin_confirmation(row):
+        await request_optin_confirmation(conns, shop, row)
+    await check_high_demand(conns, shop, row)

@@ -7,6 +7,11 @@ from contextlib import contextmanager
 
 from api_service.errors import ApiError, Unprocessable
 
+
+class V1Error(ApiError):
+    """Already in v1's words: passed through untouched."""
+
+
 _SIGNUP = re.compile(r"\b([Ss])ignup(s?)\b")
 
 
@@ -23,6 +28,8 @@ def rename_path(path: str, renames: Mapping[str, str]) -> str:
 
 
 def translate(exc: ApiError, renames: Mapping[str, str] | None = None) -> ApiError:
+    if isinstance(exc, V1Error):
+        return exc
     renames = renames or {}
     if exc.fields is not None:
         fields = {rename_path(p, renames): [v1_wording(m) for m in msgs] for p, msgs in exc.fields.items()}

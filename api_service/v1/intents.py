@@ -11,8 +11,8 @@ from api_service import listing
 from api_service.context import Call, Reply
 from api_service.registry import Action
 from api_service.signups import service
-from api_service.v1.errors import v1_errors
 from api_service.v1 import listing as v1_listing
+from api_service.v1.errors import v1_errors
 from api_service.v1.output import intent_out, v1_meta
 from api_service.v1.schemas import CREATE_RENAMES
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    validate,
+    validates_schema,
+)
 
 from api_service.listing import PageQuery, day_start
+from api_service.reports.schemas import DemandQuery
 from api_service.signups.schemas import (
-    CHANNELS,
     BulkDeleteBody,
     CustomerIn,
     NotifyBody,
@@ -32,7 +39,7 @@ def renamed(schema: type[Schema], attr: str, data_key: str | None = None) -> fie
     return field
 
 
-def per_page() -> fields.Integer:
+def v1_per_page() -> fields.Integer:
     return fields.Integer(load_default=50, validate=validate.Range(min=1, max=V1_MAX_PER_PAGE),
                           metadata={"description": f"Rows per page, 1 to {V1_MAX_PER_PAGE}"})
 
@@ -102,7 +109,7 @@ class V1ListQuery(SignupFilters):
     date_to = renamed(PageQuery, "date_to", "end_date")
     notified = fields.Boolean(metadata={"description": "true: alerted at least once; false: never alerted"})
     page = renamed(PageQuery, "page")
-    per_page = per_page()
+    per_page = v1_per_page()
 
     @validates_schema
     def _range(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -111,24 +118,22 @@ class V1ListQuery(SignupFilters):
             raise ValidationError("Must not be after 'end_date'.", field_name="start_date")
 
 
-class V1DemandQuery(Schema):
-    """products_in_demand under v1 names; the values are checked again by the v2 report."""
+class V1DemandQuery(DemandQuery):
+    """The v2 report's query under v1 names, JSON only, pages of up to 500."""
 
-    variant_id = fields.Integer(data_key="shopify_variant_id", validate=validate.Range(min=1),
-                                metadata={"description": "Shopify variant id"})
-    product_id = fields.Integer(data_key="shopify_product_id", validate=validate.Range(min=1),
-                                metadata={"description": "Shopify product id"})
-    channel = fields.String(validate=validate.OneOf(CHANNELS))
-    sort = fields.String(metadata={"description": "pending (default), total or last_requested_at"})
-    start_date = fields.String(metadata={"description": "signups created on or after (YYYY-MM-DD or timestamp)"})
-    end_date = fields.String(metadata={"description": "signups created on or before (YYYY-MM-DD or timestamp)"})
-    page = renamed(PageQuery, "page")
-    per_page = per_page()
+    class Meta:
+        exclude = ("output_format",)
+
+    variant_id = renamed(DemandQuery, "variant_id", "shopify_variant_id")
+    product_id = renamed(DemandQuery, "product_id", "shopify_product_id")
+    date_from = renamed(DemandQuery, "date_from", "start_date")
+    date_to = renamed(DemandQuery, "date_to", "end_date")
+    per_page = v1_per_page()
 
 
-# v1 query names → v2 report query names (everything else passes unchanged).
-DEMAND_QUERY_NAMES = {"shopify_variant_id": "variant_id", "shopify_product_id": "product_id",
-                      "start_date": "from", "end_date": "to"}
+# v2 paths of errors raised by the report → v1 names.
+DEMAND_RENAMES = {"variant_id": "shopify_variant_id", "product_id": "shopify_product_id",
+                  "from": "start_date", "to": "end_date"}
 
 
 # --- actions -------------------------------------------------------------------

@@ -31,6 +31,8 @@ WHERE shop_id = $1 AND (customer_id = ANY($2::uuid[]) OR signup_id = ANY($3::uui
 """
 DROP_TARGETS = "DELETE FROM job_targets WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])"
 DROP_CUSTOMERS = "DELETE FROM customers WHERE shop_id = $1 AND customer_id = ANY($2::uuid[])"  # signups cascade
+# The redact request names the customer too: its record keeps only topic and outcome.
+SCRUB_EVENT = "UPDATE webhook_events SET payload = '{}'::jsonb WHERE shop_id = $1 AND webhook_id = $2"
 HELD = """
 SELECT (SELECT count(*) FROM signups WHERE shop_id = $1 AND customer_id = ANY($2::uuid[])) AS signups,
        (SELECT count(*) FROM notifications WHERE shop_id = $1 AND customer_id = ANY($2::uuid[])) AS notifications
@@ -56,6 +58,7 @@ async def app_uninstalled(conn: asyncpg.Connection, shop: Any, payload: dict, ev
 
 async def customer_redact(conn: asyncpg.Connection, shop: Any, payload: dict, event: Any
                           ) -> tuple[str, list[Started]]:
+    await conn.execute(SCRUB_EVENT, shop["shop_id"], event["webhook_id"])
     ids = [r["customer_id"] for r in await conn.fetch(MATCH_CUSTOMERS, shop["shop_id"], *_customer_keys(payload))]
     if not ids:
         return "redact: no matching customer", []

@@ -1,0 +1,83 @@
+"""make bench: seed, measure, print one table, write bench/results/latest.json."""
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from bench import measure_api, measure_fanout, measure_reports, seed
+from bench.env import BenchEnv, machine, rss_mb
+from bench.report import Table
+from shared_models.db import create_pool
+from shared_models.migrations import migrate
+
+RESULTS = Path(__file__).resolve().parent / "results"
+FANOUT_SIGNUPS = 100_000
+FANOUT_VARIANT = 5_000_001
+RUNS = 3
+
+
+async def run() -> dict:
+    env = BenchEnv()
+    await env.start()
+    table = Table()
+    started = time.perf_counter()
+    try:
+        await migrate(env.db_url)
+        pool = await create_pool(env.db_url, max_size=10)
+        rng = random.Random(42)
+        with_indexes = ["signups", "notifications", "customers", "variants"]
+        async with seed.IndexesDeferred(env.db_url, with_indexes):
+            large = await seed.seed_shop(pool, env.db_url, "large.myshopify.com", plan="unlimited",
+                                         signups=1_000_000, variants=20_000, notifications=3_000_000,
+                                         customers=500_000, rng=rng)
+            fan = await seed.seed_shop(pool, env.db_url, "fanout.myshopify.com", plan="unlimited",
+                                       signups=FANOUT_SIGNUPS, variants=1, notifications=0,
+                                       customers=FANOUT_SIGNUPS + 1, rng=rng, variant_base=FANOUT_VARIANT - 1,
+                                       notified_fraction=0.0, channels=("email",))
+            small = await seed.seed_small_shops(pool, env.db_url, 1000, rng)
+        await seed.seed_orders(pool, env.db_url, large, 50_000, rng)
+        table.note("seed", f"{time.perf_counter() - started:.0f} s (large {large.seconds:.0f} s, small shops {small:.0f} s)")
+
+        api_url, api_proc = await env.start_api()
+        # Creates: the API at 32 clients against single-row INSERTs (the floor).
+        create = [await measure_api.creates(api_url, large.api_key, large.domain, 8) for _ in range(RUNS)]
+        floor = [await measure_api.insert_floor(env.db_url, large.shop_id, 8) for _ in range(RUNS)]
+        table.ratio("signup creates / s (32 clients)", create, floor, goal=0.40)
+        table.latency("create latency", create)
+
+        table.lists(await measure_api.lists(api_url, large.api_key), goal_p99_ms=20)
+        table.latency("signup read", [await measure_api.reads(api_url, large.api_key, large.signup_ids[500_000:])])
+
+        for workers in (1, 2, 4):
+            runs = [await measure_fanout.fanout(env, pool, api_url, fan, FANOUT_VARIANT,
+                                                10_000_000 + FANOUT_VARIANT, workers, FANOUT_SIGNUPS)
+                    for _ in range(RUNS if workers == 2 else 1)]
+            fl = [await measure_fanout.floor(pool, fan.shop_id, FANOUT_VARIANT)]
+            table.ratio(f"fan-out alerts / s, {workers} worker(s)", runs, fl,
+                        goal_absolute=5000 if workers == 2 else None)
+
+        table.bulk(await measure_api.bulk(api_url, pool, large, fan, FANOUT_VARIANT))
+        table.reports(await measure_reports.reports(api_url, env.db_url, large), goal_ms=300, goal_csv=0.70)
+        current, peak = rss_mb(api_proc.pid)
+        table.memory(current, peak, goal_mb=150)
+        await pool.close()
+    finally:
+        await env.close()
+    table.note("total", f"{time.perf_counter() - started:.0f} s")
+    return {"machine": await machine(env.base_url), **table.as_dict()}
+
+
+def main() -> None:
+    result = asyncio.run(run())
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(result, indent=2))
+    print(Table.render(result))
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""Where the bench runs: a scratch database, Redis, and our own processes."""
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from shared_models.embedded import EmbeddedRedis, data_root, free_port, start_postgres
+
+SCRIPT = Path(sys.executable).parent / "backinstock"
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "api_service.cli"]
+DB_NAME = "bis_bench"
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+class BenchEnv:
+    """BENCH_DATABASE_URL / BENCH_REDIS_URL (or the TEST_ ones), else embedded servers."""
+
+    def __init__(self) -> None:
+        self.pg_server = None
+        self.redis_server: EmbeddedRedis | None = None
+        self.base_url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+        self.redis_url = os.environ.get("BENCH_REDIS_URL") or os.environ.get("TEST_REDIS_URL")
+        self.db_url = ""
+        self.processes: list[asyncio.subprocess.Process] = []
+
+    async def start(self) -> None:
+        if not self.base_url:
+            self.base_url, self.pg_server = start_postgres(data_root() / "bench-pg")
+        if not self.redis_url:
+            self.redis_server = EmbeddedRedis(data_root() / "bench-redis")
+            self.redis_url = self.redis_server.start()
+        admin = await asyncpg.connect(self.base_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
+        await admin.close()
+        self.db_url = with_database(self.base_url, DB_NAME)
+
+    def process_env(self, **extra: str) -> dict[str, str]:
+        return {**os.environ, "DATABASE_URL": self.db_url, "REDIS_URL": self.redis_url,
+                "SECRET_KEY": "bench-secret", "RATE_LIMIT_PER_SECOND": "1000000",
+                "RATE_LIMIT_BURST": "1000000", "LOG_LEVEL": "WARNING", "DB_POOL_MAX": "20", **extra}
+
+    async def spawn(self, *args: str, **extra: str) -> asyncio.subprocess.Process:
+        proc = await asyncio.create_subprocess_exec(
+            *COMMAND, *args, env=self.process_env(**extra),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        self.processes.append(proc)
+        return proc
+
+    async def start_api(self) -> tuple[str, asyncio.subprocess.Process]:
+        port = free_port()
+        proc = await self.spawn("api", "--port", str(port))
+        url = f"http://127.0.0.1:{port}"
+        import aiohttp
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(url + "/healthz") as resp:
+                        if resp.status == 200:
+                            return url, proc
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+        raise RuntimeError("the API did not start")
+
+    @staticmethod
+    async def stop(proc: asyncio.subprocess.Process) -> None:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 20)
+            except asyncio.TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+    async def close(self) -> None:
+        for proc in self.processes:
+            await self.stop(proc)
+        admin = await asyncpg.connect(self.base_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        await admin.close()
+        if self.redis_server:
+            self.redis_server.stop()
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident memory of a process, in MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+async def machine(db_url: str) -> dict[str, str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+    conn = await asyncpg.connect(db_url)
+    pg = await conn.fetchval("SHOW server_version")
+    await conn.close()
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "memory_gb": f"{int(mem) / 1024 / 1024:.0f}",
+            "postgres": pg, "python": platform.python_version()}

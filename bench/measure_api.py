@@ -1,0 +1,148 @@
+"""Creates per second at 32 clients (against single-row INSERTs, the floor),
+list and read latency per filter, and the bulk actions."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from bench.stats import median, ms, percentile
+
+BASE = "/api/v2/external/back_in_stock"
+CLIENTS = 32
+_counter = itertools.count()
+
+
+async def creates(api_url: str, key: str, domain: str, seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(api_url, connector=connector, headers={"X-Auth-Token": key}) as session:
+        async def client() -> None:
+            while time.perf_counter() < deadline:
+                n = next(_counter)
+                body = {"variant_id": 900_000 + n % 5000, "product_id": 90_000 + n % 1000, "channel": "email",
+                        "customer": {"email": f"bench-{n}@example.com", "name": "Bench"},
+                        "product": {"title": "Bench product", "url": f"https://{domain}/products/bench"}}
+                started = time.perf_counter()
+                async with session.post(f"{BASE}/signups", json=body) as resp:
+                    await resp.read()
+                    if resp.status != 201:
+                        raise RuntimeError(f"create answered {resp.status}")
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(CLIENTS)))
+        elapsed = time.perf_counter() - started
+    return {"per_second": len(latencies) / elapsed, "p50_ms": ms(percentile(latencies, 50)),
+            "p99_ms": ms(percentile(latencies, 99))}
+
+
+async def insert_floor(db_url: str, shop_id: uuid.UUID, seconds: float) -> dict[str, float]:
+    """The same row count's worth of single-row INSERTs into signups, 32 connections."""
+    pool = await asyncpg.create_pool(db_url, min_size=CLIENTS, max_size=CLIENTS)
+    customer = await pool.fetchval("SELECT customer_id FROM customers WHERE shop_id = $1 LIMIT 1", shop_id)
+    latencies: list[float] = []
+    deadline = time.perf_counter() + seconds
+
+    async def client() -> None:
+        async with pool.acquire() as conn:
+            stmt = await conn.prepare(
+                "INSERT INTO signups (shop_id, signup_id, customer_id, variant_id, product_id, channel, contact)"
+                " VALUES ($1, $2, $3, $4, $5, 'email', 'floor@example.com')")
+            while time.perf_counter() < deadline:
+                n = next(_counter)
+                started = time.perf_counter()
+                await stmt.fetch(shop_id, uuid.uuid4(), customer, 2_000_000 + n, 1)
+                latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(CLIENTS)))
+    elapsed = time.perf_counter() - started
+    await pool.execute("DELETE FROM signups WHERE shop_id = $1 AND variant_id >= 2000000", shop_id)
+    await pool.close()
+    return {"per_second": len(latencies) / elapsed, "p50_ms": ms(percentile(latencies, 50)),
+            "p99_ms": ms(percentile(latencies, 99))}
+
+
+LIST_FILTERS: dict[str, dict[str, str]] = {
+    "none": {},
+    "status": {"status": "pending"},
+    "channel": {"channel": "sms"},
+    "variant_id": {"variant_id": "1234"},
+    "product_id": {"product_id": "321"},
+    "email": {"email": "c4242@"},
+    "phone": {"phone": "555"},
+    "from_to": {"from": "2026-06-01", "to": "2026-06-30"},
+    "page_50": {"page": "50"},
+}
+
+
+async def lists(api_url: str, key: str, repeats: int = 40) -> dict[str, dict[str, float]]:
+    out = {}
+    async with aiohttp.ClientSession(api_url, headers={"X-Auth-Token": key}) as session:
+        for name, params in LIST_FILTERS.items():
+            for path in ("signups", "notifications"):
+                if name in ("email", "phone", "status") and path == "notifications":
+                    continue
+                times = []
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    async with session.get(f"{BASE}/{path}", params=params) as resp:
+                        await resp.read()
+                        assert resp.status == 200, (path, params, resp.status)
+                    times.append(time.perf_counter() - started)
+                out[f"{path}?{name}"] = {"p50_ms": ms(percentile(times, 50)), "p99_ms": ms(percentile(times, 99))}
+    return out
+
+
+async def reads(api_url: str, key: str, ids: list[uuid.UUID], repeats: int = 200) -> dict[str, float]:
+    times = []
+    async with aiohttp.ClientSession(api_url, headers={"X-Auth-Token": key}) as session:
+        for sid in ids[:repeats]:
+            started = time.perf_counter()
+            async with session.get(f"{BASE}/signups/{sid}") as resp:
+                await resp.read()
+                assert resp.status == 200
+            times.append(time.perf_counter() - started)
+    return {"p50_ms": ms(percentile(times, 50)), "p99_ms": ms(percentile(times, 99))}
+
+
+async def timed_post(api_url: str, key: str, path: str, body: dict[str, Any]) -> tuple[float, int, Any]:
+    async with aiohttp.ClientSession(api_url, headers={"X-Auth-Token": key},
+                                     timeout=aiohttp.ClientTimeout(total=600)) as session:
+        started = time.perf_counter()
+        async with session.post(f"{BASE}{path}", json=body) as resp:
+            payload = await resp.json()
+            return time.perf_counter() - started, resp.status, payload
+
+
+async def repeat(runs: int, fn) -> float:
+    return median([await fn() for _ in range(runs)])
+
+
+async def bulk(api_url: str, pool: asyncpg.Pool, large: Any, fan: Any, fan_variant: int) -> dict[str, float]:
+    """bulk_notify of 10,000 ids (until 202), bulk_delete of 10,000, transfer of 100,000."""
+    out: dict[str, float] = {}
+    ids = [str(i) for i in large.signup_ids[400_000:410_000]]  # waiting signups
+    seconds, status, body = await timed_post(api_url, large.api_key, "/signups/bulk_notify", {"ids": ids})
+    assert status == 202 and body["accepted_count"] == len(ids), (status, body)
+    out["bulk_notify 10,000 ids (s)"] = round(seconds, 3)
+    # No worker runs here: cancel so the targets are free again.
+    await timed_post(api_url, large.api_key, "/../jobs/{}/cancel".format(body["job_id"]), {})
+    ids = [str(i) for i in large.signup_ids[600_000:610_000]]
+    seconds, status, body = await timed_post(api_url, large.api_key, "/signups/bulk_delete", {"ids": ids})
+    assert status == 200 and body["deleted_count"] == len(ids), (status, body)
+    out["bulk_delete 10,000 ids (s)"] = round(seconds, 3)
+    seconds, status, body = await timed_post(
+        api_url, fan.api_key, "/signups/transfer",
+        {"from_variant_id": fan_variant, "from_product_id": fan_variant // 4 + 1,
+         "to_variant_id": fan_variant + 1, "to_product_id": fan_variant // 4 + 1, "scope": "all"})
+    assert status == 200, (status, body)
+    out[f"transfer {body['transferred_count']:,} signups (s)"] = round(seconds, 3)
+    return out
