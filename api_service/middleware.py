@@ -15,9 +15,15 @@ from api_service.routing import RATE_HEADERS, json_response
 
 log = logging.getLogger("backinstock.api")
 
-_DB_DOWN = (asyncpg.exceptions.ConnectionDoesNotExistError,
-            asyncpg.exceptions.CannotConnectNowError,
+# PostgreSQL lost or refusing work: a connection terminated (pg_terminate_backend,
+# failover, restart: AdminShutdownError and the rest of class 57, or the broken
+# connection it leaves behind, which asyncpg reports as ConnectionDoesNotExistError,
+# InterfaceError or, used before it noticed, InternalClientError), or no connection
+# to be had. The pool replaces dead connections by itself; the client retries.
+_DB_DOWN = (asyncpg.exceptions.PostgresConnectionError,  # class 08, ConnectionDoesNotExistError
+            asyncpg.exceptions.OperatorInterventionError,  # class 57: admin/crash shutdown, cannot connect now
             asyncpg.exceptions.InterfaceError,
+            asyncpg.exceptions.InternalClientError,
             asyncpg.exceptions.TooManyConnectionsError,
             ConnectionError, TimeoutError)
 

@@ -53,6 +53,8 @@ class ResilientWorker(Worker):
         # arq takes a slot before its Redis round trip and gives it back only on
         # success: a failure there would leak the slot for good.
         for job_id in job_ids:
+            if self.job_counter >= self.max_jobs:
+                return  # full: arq's own loop stops here too, and polls again later
             before = self.job_counter
             try:
                 await super().start_jobs([job_id])

@@ -24,16 +24,18 @@ async def running_workers(config: Config, n: int = 1, *, max_jobs: int = 10, **t
     try:
         yield workers
     finally:
-        # Graceful, as on SIGTERM: take no new jobs, let running ones finish.
+        # Graceful, as on SIGTERM: take no new jobs, let running ones finish. The
+        # polling loops stop first, so that none starts a job after the wait (arq's
+        # close would cancel it, and raise its CancelledError here).
         for w in workers:
             w.allow_pick_jobs = False
-        await asyncio.gather(*(t for w in workers for t in list(w.tasks.values())), return_exceptions=True)
-        for w in workers:
-            await w.close()
         for t in tasks:
             t.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        await asyncio.gather(*(t for w in workers for t in list(w.tasks.values())), return_exceptions=True)
+        for w in workers:
+            await w.close()
 
 
 async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, what: str = "condition") -> Any:

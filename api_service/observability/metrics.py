@@ -4,9 +4,9 @@ can build several apps in one process."""
 from __future__ import annotations
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
+from api_service.observability.exposition import exposition
 from api_service.registry import BASE_PATH
 from api_service.routing import ACTION_NAME
 
@@ -59,11 +59,6 @@ def action_label(request: web.Request) -> str:
     if template.startswith(BASE_PATH + "/"):
         return "docs"
     return "public"
-
-
-def exposition(registry: CollectorRegistry) -> web.Response:
-    """Prometheus's text format (0.0.4, what every scraper reads)."""
-    return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_PLAIN_0_0_4})
 
 
 async def metrics_handler(request: web.Request) -> web.Response:
