@@ -29,7 +29,7 @@ FLOOR = """
 INSERT INTO notifications (shop_id, notification_id, signup_id, customer_id, job_id, channel, contact, status,
     trigger, variant_id, product_id, send_key, sent_at)
 SELECT shop_id, gen_random_uuid(), signup_id, customer_id, $2, channel, contact, 'sent', 'restock',
-       variant_id, product_id, $2::text || ':' || signup_id::text, now()
+       variant_id, product_id, $4 || ':' || signup_id::text, now()
 FROM signups WHERE shop_id = $1 AND variant_id = $3
 """
 
@@ -85,7 +85,7 @@ async def floor(pool: asyncpg.Pool, shop_id: uuid.UUID, variant_id: int) -> dict
     job_id = uuid.uuid4()
     async with pool.acquire() as conn:
         started = time.perf_counter()
-        status = await conn.execute(FLOOR, shop_id, job_id, variant_id, timeout=600)
+        status = await conn.execute(FLOOR, shop_id, job_id, variant_id, str(job_id), timeout=600)
         elapsed = time.perf_counter() - started
     rows = int(status.split()[-1])
     await pool.execute("DELETE FROM notifications WHERE shop_id = $1", shop_id)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
 
 from arq.worker import Worker
 from redis.asyncio import Redis

@@ -56,6 +56,8 @@ class Config:
     push_gateway_url: str | None = None
     shopify_admin_api_base: str | None = None
     queue_name: str = "backinstock:queue"
+    # Shopify webhooks triggered longer ago than this are refused as replays (0: no limit).
+    webhook_replay_window_seconds: float = 86400.0
 
     @classmethod
     def from_env(cls, env: dict | None = None, *, required: tuple[str, ...] = ("DATABASE_URL",)) -> "Config":
@@ -87,4 +89,5 @@ class Config:
             push_gateway_url=env.get("PUSH_GATEWAY_URL") or None,
             shopify_admin_api_base=env.get("SHOPIFY_ADMIN_API_BASE") or None,
             queue_name=env.get("QUEUE_NAME") or "backinstock:queue",
+            webhook_replay_window_seconds=_float(env, "WEBHOOK_REPLAY_WINDOW_SECONDS", 86400.0),
         )

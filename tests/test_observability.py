@@ -23,6 +23,7 @@ from api_service.observability.metrics import API_METRICS
 from dispatcher.metrics import DispatcherMetrics, serve_metrics
 from shared_models.embedded import free_port
 from shared_models.queue import Queue
+from tests.api_process import ApiProcess, cli_json
 from tests.dispatch_support import create_signup, finished_job, notify, running_workers, wait_for
 from tests.shopify import inventory_update, send_webhook
 
@@ -284,3 +285,23 @@ async def test_no_api_key_or_webhook_secret_in_the_logs_of_a_request_flow(
     for secret in (shop.api_key, shop.webhook_secret, config.secret_key):
         assert secret not in output
         assert secret not in captured_logs.raw_text()  # not merely masked on the way out
+
+
+async def test_api_process_logs_json_lines_with_route_templates_not_raw_paths(env, tmp_path):
+    shop = cli_json(env, "shops", "create", "--domain", f"logs-{uuid.uuid4().hex[:8]}.myshopify.com")
+    api = ApiProcess({**env, "LOG_LEVEL": "INFO"}, tmp_path / "api.log").start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(api.url + "/t/secret-token-xyz", headers={"X-Request-Id": "r-click"}) as resp:
+                assert resp.status == 404
+            async with http.get(api.url + "/api/v2/external/back_in_stock/signups",
+                                headers={"X-Auth-Token": shop["api_key"], "X-Request-Id": "r-list"}) as resp:
+                assert resp.status == 200
+    finally:
+        assert api.stop() == 0
+    text = api.log_path.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]  # JSON by default, one object per line
+    access = {line["request_id"]: line for line in lines if line["logger"] == "backinstock.access"}
+    assert access["r-click"]["route"] == "/t/{token}" and access["r-click"]["status"] == 404
+    assert access["r-list"]["action"] == "back_in_stock_signups_list" and access["r-list"]["status"] == 200
+    assert "secret-token-xyz" not in text and shop["api_key"] not in text and shop["webhook_secret"] not in text

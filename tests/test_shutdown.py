@@ -53,12 +53,15 @@ async def test_api_finishes_the_request_in_flight_then_exits_0(env, tmp_path):
         # ...and the request, finished now, is still served in full.
         writer.write(raw[20:])
         await writer.drain()
-        response = await asyncio.wait_for(reader.read(), 15)
-        writer.close()
-        status_line, _, rest = response.partition(b"\r\n")
-        assert status_line.startswith(b"HTTP/1.1 201"), response
-        created = json.loads(rest.split(b"\r\n\r\n", 1)[1])
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 15)
+        status_line, *header_lines = head.decode().split("\r\n")
+        assert status_line.startswith("HTTP/1.1 201"), head
+        headers = dict(line.lower().split(": ", 1) for line in header_lines if line)
+        assert headers.get("connection") == "close"  # the client's next request goes elsewhere
+        created = json.loads(await asyncio.wait_for(reader.readexactly(int(headers["content-length"])), 15))
         assert created["contact"] == "slow@example.com"
+        assert await asyncio.wait_for(reader.read(), 15) == b""  # and this connection is closed
+        writer.close()
 
         await wait_for(_exited(api), timeout=20, what="the api process to exit")
         assert api.proc.returncode == 0, api.log()
