@@ -313,13 +313,15 @@ class OutcomeWriter:
 
     async def add(self, attempt: Attempt) -> None:
         self.pending.append(attempt)
-        if len(self.pending) >= self.size:
+        # One write at a time: sends finishing meanwhile join the next batch.
+        if len(self.pending) >= self.size and not self.lock.locked():
             await self.flush()
 
     async def flush(self) -> None:
         async with self.lock:
             batch, self.pending = self.pending, []
-            await record_outcomes(self.rt, self.chunk, batch)
+            if batch:
+                await record_outcomes(self.rt, self.chunk, batch)
 
     async def _tick(self) -> None:
         while True:

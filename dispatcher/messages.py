@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import escape
 
 from dispatcher.channels.base import Message
 from shared_models import tokens
@@ -121,6 +123,26 @@ def render_subject(template: str | None, variables: Mapping[str, str]) -> str:
     return subject or render_line(DEFAULT_SUBJECT, variables)
 
 
+# Every alert of a restock shares its body but for its links: rendered once,
+# then the per-recipient links replace these markers (plain ASCII, unchanged
+# by HTML escaping).
+_CLICK, _UNSUBSCRIBE, _UNSUBSCRIBE_ALL = "@@bis-click@@", "@@bis-unsubscribe@@", "@@bis-unsubscribe-all@@"
+
+
+@lru_cache(maxsize=512)
+def _email_body(shop_name: str, shop_domain: str, product_title: str | None, variant_title: str | None,
+                product_url: str | None, subject_template: str | None) -> tuple[str, str, str]:
+    subject = render_subject(subject_template, {
+        "product_title": product_title or "", "variant_title": _shown_variant(variant_title),
+        "shop_name": shop_name, "product_url": product_url or f"https://{shop_domain}",
+    })
+    context = {"heading": "Back in stock", "shop_name": shop_name,
+               "product": product_name(product_title, variant_title),
+               "product_title": product_title or "Your item", "variant_title": _shown_variant(variant_title),
+               "click_url": _CLICK, "unsubscribe_url": _UNSUBSCRIBE, "unsubscribe_all_url": _UNSUBSCRIBE_ALL}
+    return subject, ALERT_TEXT.render(context), ALERT_HTML.render(context)
+
+
 def render_alert(*, channel: str, to: str, shop_name: str, shop_domain: str, product_title: str | None,
                  variant_title: str | None, product_url: str | None, email_settings: Mapping[str, Any] | None,
                  click_url: str, unsubscribe_url: str, unsubscribe_all_url: str,
@@ -130,17 +152,14 @@ def render_alert(*, channel: str, to: str, shop_name: str, shop_domain: str, pro
     product = product_name(product_title, variant_title)
     if channel == "email":
         settings = dict(email_settings or {})
-        subject = render_subject(settings.get("subject"), {
-            "product_title": product_title or "", "variant_title": _shown_variant(variant_title),
-            "shop_name": shop_name, "product_url": product_url or f"https://{shop_domain}",
-        })
-        context = {"heading": "Back in stock", "shop_name": shop_name, "product": product,
-                   "product_title": product_title or "Your item", "variant_title": _shown_variant(variant_title),
-                   "click_url": click_url, "unsubscribe_url": unsubscribe_url,
-                   "unsubscribe_all_url": unsubscribe_all_url}
+        subject, text, html = _email_body(shop_name, shop_domain, product_title, variant_title, product_url,
+                                          settings.get("subject"))
+        links = {_CLICK: click_url, _UNSUBSCRIBE: unsubscribe_url, _UNSUBSCRIBE_ALL: unsubscribe_all_url}
+        for marker, url in links.items():
+            text = text.replace(marker, url)
+            html = html.replace(marker, str(escape(url)))
         return Message(
-            channel="email", to=to, subject=subject,
-            text=ALERT_TEXT.render(context), html=ALERT_HTML.render(context),
+            channel="email", to=to, subject=subject, text=text, html=html,
             from_name=settings.get("sender_name") or shop_name, reply_to=settings.get("reply_to") or None,
             headers={"List-Unsubscribe": f"<{unsubscribe_url}>",
                      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},

@@ -10,6 +10,7 @@ import logging
 from redis.exceptions import RedisError
 
 from dispatcher.reminders import schedule_reminders
+from dispatcher.retention import retention_tick
 from dispatcher.runtime import Runtime
 from shared_models.queue import PROCESS_WEBHOOK, RUN_JOB, SEND_OPTIN
 
@@ -64,6 +65,7 @@ async def sweep_forever(rt: Runtime) -> None:
                 queued = await schedule_reminders(rt)
                 if queued:
                     log.info("queued %d reminders", queued)
+            await retention_tick(rt)  # daily, its own lock, in the background
         except (RedisError, OSError) as exc:
             log.warning("sweep skipped, Redis unavailable: %s", exc)
         except Exception:

@@ -13,16 +13,18 @@ UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, now()), he
 WHERE shop_id = $1 AND job_id = $2 AND status IN ('queued', 'running')
 """
 # Lease up to $5 targets of the current batch that nobody holds (or whose
-# holder died: lease expired), in delivery order.
+# holder died: lease expired), in delivery order. The ARRAY(...) runs once (an
+# init plan): as a join, a planner with stale statistics re-ran the locking
+# subquery per row, which was slow and leased more than $5 rows.
 CLAIM = """
-UPDATE job_targets t SET lease_until = now() + make_interval(secs => $4)
-FROM (SELECT signup_id FROM job_targets
-      WHERE shop_id = $1 AND job_id = $2 AND batch = $3 AND state = 'queued'
-        AND (lease_until IS NULL OR lease_until < now())
-      ORDER BY position LIMIT $5
-      FOR UPDATE SKIP LOCKED) c
-WHERE t.shop_id = $1 AND t.job_id = $2 AND t.signup_id = c.signup_id
-RETURNING t.signup_id, t.batch, t.position
+UPDATE job_targets SET lease_until = now() + make_interval(secs => $4)
+WHERE shop_id = $1 AND job_id = $2 AND signup_id = ANY(ARRAY(
+    SELECT signup_id FROM job_targets
+    WHERE shop_id = $1 AND job_id = $2 AND batch = $3 AND state = 'queued'
+      AND (lease_until IS NULL OR lease_until < now())
+    ORDER BY position LIMIT $5
+    FOR UPDATE SKIP LOCKED))
+RETURNING signup_id, batch, position
 """
 EXTEND = """
 UPDATE job_targets SET lease_until = now() + make_interval(secs => $4)

@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 ONE_BATCH = 2**31 - 1
+ANALYZE_AFTER = 5_000
 ORDER_SQL = {"oldest_first": "created_at ASC, signup_id ASC", "newest_first": "created_at DESC, signup_id DESC"}
 
 INSERT_JOB = """
@@ -53,8 +54,12 @@ async def add_targets(conn: asyncpg.Connection, shop_id: uuid.UUID, job_id: uuid
     another unfinished send is skipped (the in-flight unique index)."""
     sql = INSERT_TARGETS.format(where=where, order=ORDER_SQL[order])
     rows = await conn.fetch(sql, shop_id, job_id, batch_size or ONE_BATCH, arg)
-    if rows:
-        await conn.execute(SET_BATCHES, shop_id, job_id)
-    else:
+    if not rows:
         await conn.execute(FINISH_EMPTY, shop_id, job_id)
+        return []
+    await conn.execute(SET_BATCHES, shop_id, job_id)
+    if len(rows) >= ANALYZE_AFTER:
+        # Fresh statistics, or the planner takes this job's targets for a
+        # handful and scans them all on every claim.
+        await conn.execute("ANALYZE job_targets")
     return [r["signup_id"] for r in rows]
