@@ -141,10 +141,12 @@ async def bulk(api_url: str, pool: asyncpg.Pool, large: Any, fan: Any, fan_varia
     seconds, status, body = await timed_post(api_url, large.api_key, "/signups/bulk_delete", {"ids": ids})
     assert status == 200 and body["deleted_count"] == len(ids), (status, body)
     out[f"bulk_delete {size:,} ids (s)"] = round(seconds, 3)
+    product = await pool.fetchval("SELECT product_id FROM variants WHERE shop_id = $1 AND variant_id = $2",
+                                  fan.shop_id, fan_variant)
     seconds, status, body = await timed_post(
         api_url, fan.api_key, "/signups/transfer",
-        {"from_variant_id": fan_variant, "from_product_id": fan_variant // 4 + 1,
-         "to_variant_id": fan_variant + 1, "to_product_id": fan_variant // 4 + 1, "scope": "all"})
+        {"from_variant_id": fan_variant, "from_product_id": product,
+         "to_variant_id": fan_variant + 1, "to_product_id": product, "scope": "all"})
     assert status == 200, (status, body)
     out[f"transfer {body['transferred_count']:,} signups (s)"] = round(seconds, 3)
     return out
