@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from api_service.context import Shop
-from api_service.reports import demand, summary
+from api_service.reports import demand, respond, summary
 from api_service.reports.window import Window
 from dispatcher.channels.base import ProviderError
 from dispatcher.messages import render_merchant_email
@@ -89,9 +89,10 @@ async def send_shop_report(rt: Runtime, row: Any, now: dt.datetime) -> bool:
         return False
     window = Window(first, last, shop.timezone)
     query: dict[str, Any] = {"granularity": "day", "sort": "total", "page": 1, "per_page": TOP_PRODUCTS}
-    totals = await summary.totals(pool, shop, query, window)
     sql, args = demand.rows(shop.shop_id, query, window, paged=True)
-    top = [dict(r) for r in await pool.fetch(sql, *args)]
+    async with respond.reading(pool) as conn:
+        totals = await summary.totals(conn, shop, query, window)
+        top = await respond.json_rows(conn, sql, args)
     subject, text = compose(shop, frequency, window, totals, top)
     # Composed first, so that only a failed send (not a failed query) loses the period.
     if await pool.fetchval(MARK, shop.shop_id, kind, key) is None:

@@ -1,16 +1,19 @@
--- Daily rollups behind the reports, so that a report reads a few hundred
--- rows whatever the shop's size (1M signups, 3M notifications answer in
--- milliseconds). They are maintained by statement-level triggers with
--- transition tables: one grouped upsert per statement, so bulk writes stay
--- set-based. Days are days in the shop's timezone when the row was written;
+-- Rollups behind the reports, so that a report reads rollup rows, not every
+-- signup and attempt (1M signups and 3M notifications in one shop answer in
+-- milliseconds): signups and notifications per day, and demand per variant
+-- all-time and per month. They are maintained by statement-level triggers
+-- with transition tables: one grouped upsert per table and statement, in key
+-- order (concurrent writers lock rows alike), so bulk writes stay set-based.
+-- Days and months are the shop's timezone's when the row was written;
 -- report_rollups_rebuild(shop_id) recomputes a shop's rollups (e.g. after a
 -- timezone change).
 --
--- variant_id 0 and product_id 0 mean "all": each change is added to the
--- variant's row, its product's row (variant_id 0) and the shop's row (both 0),
--- so that every filter combination reads one narrow index range. Rows are
--- never deleted when they reach zero (a delete racing an upsert is not worth
--- it); readers ignore zero rows.
+-- In the daily rollups variant_id 0 and product_id 0 mean "all": each change
+-- is added to the variant's row, its product's row (variant_id 0) and the
+-- shop's row (both 0), so that every filter combination reads one narrow
+-- index range. In the demand rollups channel 'all' holds every channel. Rows
+-- are never deleted when they reach zero (a delete racing an upsert is not
+-- worth it); readers ignore zero rows. Rollup rows cascade with their shop.
 
 -- What a signup counts as in reports. Converted and notified take precedence
 -- over unsubscribed: a signup alerted and then unsubscribed was still alerted.
@@ -47,7 +50,7 @@ CREATE TABLE report_signups_daily (
     last_created_at timestamptz,
     PRIMARY KEY (shop_id, variant_id, product_id, day, channel, state)
 );
--- products_in_demand with a date range reads variant rows by day.
+-- products_in_demand with a date range reads the variant rows of its partial months by day.
 CREATE INDEX report_signups_daily_by_day ON report_signups_daily (shop_id, day) WHERE variant_id <> 0;
 
 -- All-time demand per variant, per channel and over every channel ('all').
@@ -69,6 +72,21 @@ CREATE INDEX report_variant_demand_total
 CREATE INDEX report_variant_demand_recent
     ON report_variant_demand (shop_id, channel, last_requested_at DESC, variant_id, product_id);
 CREATE INDEX report_variant_demand_product ON report_variant_demand (shop_id, product_id, channel);
+
+-- The same per calendar month (shop timezone): products_in_demand over a date
+-- range reads whole months here and only the partial months at its edges
+-- from report_signups_daily.
+CREATE TABLE report_variant_demand_monthly (
+    shop_id uuid NOT NULL REFERENCES shops (shop_id) ON DELETE CASCADE,
+    channel text NOT NULL,
+    month date NOT NULL,
+    variant_id bigint NOT NULL,
+    product_id bigint NOT NULL,
+    total integer NOT NULL DEFAULT 0,
+    pending integer NOT NULL DEFAULT 0,
+    last_requested_at timestamptz,
+    PRIMARY KEY (shop_id, channel, month, variant_id, product_id)
+);
 
 CREATE TABLE report_notifications_daily (
     shop_id uuid NOT NULL REFERENCES shops (shop_id) ON DELETE CASCADE,
@@ -127,6 +145,26 @@ SET total = r.total + EXCLUDED.total, pending = r.pending + EXCLUDED.pending,
     last_requested_at = GREATEST(r.last_requested_at, EXCLUDED.last_requested_at)
 $t$ $q$;
 
+CREATE FUNCTION report_sql_variant_demand_monthly() RETURNS text LANGUAGE sql IMMUTABLE AS $q$ SELECT $t$
+INSERT INTO report_variant_demand_monthly AS r
+    (shop_id, channel, month, variant_id, product_id, total, pending, last_requested_at)
+SELECT shop_id, COALESCE(channel, 'all'), month, variant_id, product_id, sum(sign),
+       COALESCE(sum(sign) FILTER (WHERE pending), 0), max(created_at) FILTER (WHERE sign > 0)
+FROM (
+    SELECT d.sign, d.shop_id, d.variant_id, d.product_id, d.channel, d.created_at,
+           date_trunc('month', d.created_at AT TIME ZONE s.timezone)::date AS month,
+           report_signup_state(d.converted_at, d.last_notified_at, d.unsubscribed_at,
+                               d.optin_required, d.optin_confirmed_at) = 'pending' AS pending
+    FROM (%s) d JOIN shops s ON s.shop_id = d.shop_id
+) x
+GROUP BY GROUPING SETS ((shop_id, month, variant_id, product_id, channel), (shop_id, month, variant_id, product_id))
+HAVING sum(sign) <> 0 OR COALESCE(sum(sign) FILTER (WHERE pending), 0) <> 0
+ORDER BY 1, 2, 3, 4, 5
+ON CONFLICT (shop_id, channel, month, variant_id, product_id) DO UPDATE
+SET total = r.total + EXCLUDED.total, pending = r.pending + EXCLUDED.pending,
+    last_requested_at = GREATEST(r.last_requested_at, EXCLUDED.last_requested_at)
+$t$ $q$;
+
 CREATE FUNCTION report_sql_notifications_daily() RETURNS text LANGUAGE sql IMMUTABLE AS $q$ SELECT $t$
 INSERT INTO report_notifications_daily AS r
     (shop_id, variant_id, product_id, day, channel, status, blocked_reason, attempts, clicked)
@@ -157,6 +195,18 @@ WITH g AS (
            sh.timezone, max(o.created_at) AS gone
     FROM (%1$s) o JOIN shops sh ON sh.shop_id = o.shop_id
     GROUP BY 1, 2, 3, 4, 5, 6
+), monthly AS (
+    UPDATE report_variant_demand_monthly r SET last_requested_at = (
+        SELECT max(s.created_at) FROM signups s
+        WHERE s.shop_id = r.shop_id AND s.variant_id = r.variant_id AND s.product_id = r.product_id
+          AND (r.channel = 'all' OR s.channel = r.channel)
+          AND s.created_at >= (r.month::timestamp AT TIME ZONE m.timezone)
+          AND s.created_at < ((r.month + interval '1 month')::timestamp AT TIME ZONE m.timezone))
+    FROM (SELECT shop_id, variant_id, product_id, channel, date_trunc('month', day)::date AS month, timezone,
+                 max(gone) AS gone
+          FROM g GROUP BY 1, 2, 3, 4, 5, 6) m
+    WHERE r.shop_id = m.shop_id AND r.variant_id = m.variant_id AND r.product_id = m.product_id
+      AND r.channel IN (m.channel, 'all') AND r.month = m.month AND r.last_requested_at <= m.gone
 ), daily AS (
     UPDATE report_signups_daily r SET last_created_at = (
         SELECT max(s.created_at) FROM signups s
@@ -193,13 +243,15 @@ DECLARE
                          IS DISTINCT FROM (n.variant_id, n.product_id, n.channel, n.created_at)';
     fn text := 'CREATE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql AS %L';
 BEGIN
-    EXECUTE format(fn, 'report_signups_inserted', format('BEGIN %s; %s; RETURN NULL; END',
-        format(report_sql_signups_daily(), inserted), format(report_sql_variant_demand(), inserted)));
-    EXECUTE format(fn, 'report_signups_updated', format('BEGIN %s; %s; %s; RETURN NULL; END',
+    EXECUTE format(fn, 'report_signups_inserted', format('BEGIN %s; %s; %s; RETURN NULL; END',
+        format(report_sql_signups_daily(), inserted), format(report_sql_variant_demand(), inserted),
+        format(report_sql_variant_demand_monthly(), inserted)));
+    EXECUTE format(fn, 'report_signups_updated', format('BEGIN %s; %s; %s; %s; RETURN NULL; END',
         format(report_sql_signups_daily(), updated), format(report_sql_variant_demand(), updated),
-        format(report_sql_signups_recompute(), moved)));
-    EXECUTE format(fn, 'report_signups_deleted', format('BEGIN %s; %s; %s; RETURN NULL; END',
+        format(report_sql_variant_demand_monthly(), updated), format(report_sql_signups_recompute(), moved)));
+    EXECUTE format(fn, 'report_signups_deleted', format('BEGIN %s; %s; %s; %s; RETURN NULL; END',
         format(report_sql_signups_daily(), deleted), format(report_sql_variant_demand(), deleted),
+        format(report_sql_variant_demand_monthly(), deleted),
         format(report_sql_signups_recompute(), 'SELECT o.* FROM old_rows o')));
     EXECUTE format(fn, 'report_notifications_inserted', format('BEGIN %s; RETURN NULL; END',
         format(report_sql_notifications_daily(), inserted)));
@@ -233,10 +285,13 @@ BEGIN
     LOCK TABLE signups, notifications IN SHARE MODE;
     DELETE FROM report_signups_daily WHERE shop_id = p_shop;
     DELETE FROM report_variant_demand WHERE shop_id = p_shop;
+    DELETE FROM report_variant_demand_monthly WHERE shop_id = p_shop;
     DELETE FROM report_notifications_daily WHERE shop_id = p_shop;
     EXECUTE format(report_sql_signups_daily(),
                    format('SELECT 1 AS sign, s.* FROM signups s WHERE s.shop_id = %L', p_shop));
     EXECUTE format(report_sql_variant_demand(),
+                   format('SELECT 1 AS sign, s.* FROM signups s WHERE s.shop_id = %L', p_shop));
+    EXECUTE format(report_sql_variant_demand_monthly(),
                    format('SELECT 1 AS sign, s.* FROM signups s WHERE s.shop_id = %L', p_shop));
     EXECUTE format(report_sql_notifications_daily(),
                    format('SELECT 1 AS sign, n.* FROM notifications n WHERE n.shop_id = %L', p_shop));

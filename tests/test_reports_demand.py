@@ -89,3 +89,30 @@ async def test_changes_move_the_counts(scenario, pool):
     ]
     signups = (await report(api, "signups", channel="sms", variant_id=4002))["signups"]
     assert [(r["signups"], r["pending"]) for r in signups] == [(1, 1)]
+
+
+def expected_ranked(s: Scenario, first: dt.date, last: dt.date) -> list[tuple[int, int, int, str]]:
+    """(variant, total, pending, last_requested_at) by pending, then variant id."""
+    groups: dict[int, list] = {}
+    for spec in s.specs.values():
+        if first <= spec.day(s.today) <= last:
+            groups.setdefault(spec.variant, []).append(spec)
+    rows = [(v, len(specs), sum(x.state == "pending" for x in specs),
+             max(x.created_at for x in specs).astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+            for v, specs in groups.items()]
+    return sorted(rows, key=lambda r: (-r[2], r[0]))
+
+
+async def test_any_date_range_whole_months_and_edges(scenario):
+    """Ranges over whole months (monthly rollup) and partial ones (daily rollup) alike."""
+    s, api = scenario
+    offsets = [70, 45, 40, 39, 31, 11, 10, 2, 1, 0]
+    for a in offsets:
+        for b in offsets:
+            if b > a:
+                continue
+            first, last = s.today - dt.timedelta(days=a), s.today - dt.timedelta(days=b)
+            body = await report(api, NAME, per_page=200, **{"from": first, "to": last})
+            got = [(r["shopify_variant_id"], r["total"], r["pending"], r["last_requested_at"])
+                   for r in body[NAME]]
+            assert got == expected_ranked(s, first, last), (first, last)

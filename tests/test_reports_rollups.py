@@ -24,6 +24,10 @@ DEMAND = """
 SELECT channel, variant_id, product_id, total, pending, last_requested_at FROM report_variant_demand
 WHERE shop_id = $1 AND (total <> 0 OR pending <> 0) ORDER BY 1, 2, 3
 """
+MONTHLY = """
+SELECT channel, month, variant_id, product_id, total, pending, last_requested_at FROM report_variant_demand_monthly
+WHERE shop_id = $1 AND (total <> 0 OR pending <> 0) ORDER BY 1, 2, 3, 4
+"""
 NOTIFICATIONS = """
 SELECT variant_id, product_id, day, channel, status, blocked_reason, attempts, clicked
 FROM report_notifications_daily WHERE shop_id = $1 AND (attempts <> 0 OR clicked <> 0) ORDER BY 1, 2, 3, 4, 5, 6
@@ -32,7 +36,7 @@ FROM report_notifications_daily WHERE shop_id = $1 AND (attempts <> 0 OR clicked
 
 async def snapshot(pool, shop_id) -> dict[str, list]:
     return {name: [tuple(r) for r in await pool.fetch(sql, shop_id)]
-            for name, sql in (("daily", DAILY), ("latest", DAILY_LATEST), ("demand", DEMAND),
+            for name, sql in (("daily", DAILY), ("latest", DAILY_LATEST), ("demand", DEMAND), ("monthly", MONTHLY),
                               ("notifications", NOTIFICATIONS))}
 
 
@@ -84,12 +88,13 @@ async def test_rollups_follow_every_change(client, api, pool, shop, config):
                            {"shop_domain": shop.domain, "customer": {"email": "bob@example.com"}})
         await restock(client, pool, shop, 7002)
     snap = await assert_rollups_exact(pool, shop.shop_id)
-    assert snap["notifications"] and snap["demand"]
+    assert snap["notifications"] and snap["demand"] and snap["monthly"]
 
     await send_webhook(client, shop, "shop/redact", {"shop_domain": shop.domain})
     async with running_workers(config):
         await wait_for(lambda: _gone(pool, shop.shop_id), what="shop redacted")
-    for table in ("report_signups_daily", "report_variant_demand", "report_notifications_daily"):
+    for table in ("report_signups_daily", "report_variant_demand", "report_variant_demand_monthly",
+                  "report_notifications_daily"):
         assert await pool.fetchval(f"SELECT count(*) FROM {table}") == 0
 
 

@@ -83,7 +83,7 @@ async def gateway():
     await gw.stop()
 
 
-async def test_dispatcher_finishes_its_running_chunk_then_exits_0(api, pool, make_shop, env, gateway):
+async def test_dispatcher_finishes_its_running_chunk_then_exits_0(api, pool, make_shop, env, gateway, tmp_path):
     shop = await make_shop(plan="unlimited")
     api = api.with_key(shop.api_key)
     status, _, _ = await api.patch("/back_in_stock/settings/channels", json={"push": {"enabled": True}})
@@ -92,13 +92,17 @@ async def test_dispatcher_finishes_its_running_chunk_then_exits_0(api, pool, mak
     worker_env = {**env, "PUSH_GATEWAY_URL": gateway.url, "DISPATCH_CHUNK_SIZE": "10",
                   "DISPATCH_SEND_CONCURRENCY": "1", "DISPATCH_OPEN_SLICE": "2",
                   "DISPATCH_SWEEP_SECONDS": "0.5", "DISPATCH_STALE_SECONDS": "1", "DISPATCH_LEASE_SECONDS": "3"}
-    first = await start_dispatcher(worker_env)
+    log = tmp_path / "dispatchers.log"
+    first = await start_dispatcher(worker_env, log)
     second = None
     try:
         status, body, _ = await api.post("/back_in_stock/signups/bulk_notify", json={"ids": ids})
         assert status == 202 and body["accepted_count"] == 50
         job_id = body["job_id"]
-        await wait_for(lambda: _received(gateway, 5), timeout=30, what="the first pushes")
+        try:
+            await wait_for(lambda: _received(gateway, 5), timeout=30, what="the first pushes")
+        except AssertionError:
+            raise AssertionError(log.read_text()[-3000:]) from None
         first.send_signal(signal.SIGTERM)
         code = await asyncio.wait_for(first.wait(), 40)
         assert code == 0
@@ -110,7 +114,7 @@ async def test_dispatcher_finishes_its_running_chunk_then_exits_0(api, pool, mak
         assert len(rows) == sent_by_first
         assert await pool.fetchval("SELECT status FROM jobs WHERE job_id = $1", uuid.UUID(job_id)) != "done"
 
-        second = await start_dispatcher(worker_env)
+        second = await start_dispatcher(worker_env, log)
         await wait_for(lambda: _job_done(pool, job_id), timeout=60, what="the job finished by a new dispatcher")
         second.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(second.wait(), 40) == 0
@@ -137,10 +141,11 @@ async def push_signups(api, n: int) -> list[str]:
     return ids
 
 
-async def start_dispatcher(env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        *COMMAND, "dispatcher", "--concurrency", "2", env=process_env(env),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+async def start_dispatcher(env: dict[str, str], log_path) -> asyncio.subprocess.Process:
+    with open(log_path, "ab") as log:
+        return await asyncio.create_subprocess_exec(
+            *COMMAND, "dispatcher", "--concurrency", "2", env=process_env({**env, "DISPATCHER_METRICS_PORT": "0"}),
+            stdout=log, stderr=log)
 
 
 async def _received(gateway: SlowGateway, n: int) -> bool:

@@ -275,7 +275,7 @@ async def test_transfer_bad_input_is_422_and_moves_nothing(api, pool, payload, f
 async def test_notify_actions_are_routed_and_validated(api):
     signup = await create(api)
     status, body, _ = await api.post(f"{PATH}/bulk_notify", json={"ids": [signup["id"]]})
-    assert status == 501  # routed to the pending handler, not captured by /signups/{id}
+    assert status == 202 and body["accepted"] == [signup["id"]]  # not captured by /signups/{id}
     status, body, _ = await api.post(f"{PATH}/bulk_notify", json={"ids": [signup["id"]], "filter": {}})
     assert status == 422 and "ids" in body["fields"]
     status, body, _ = await api.post(f"{PATH}/bulk_notify", json={"filter": {"status": "sent"}})
@@ -283,7 +283,7 @@ async def test_notify_actions_are_routed_and_validated(api):
     status, body, _ = await api.post(f"{PATH}/{signup['id']}/notify", json={"allow_resend": "maybe"})
     assert status == 422 and "allow_resend" in body["fields"]
     status, body, _ = await api.post(f"{PATH}/{signup['id']}/notify", json={"allow_resend": True})
-    assert status == 501
+    assert status == 409  # the bulk_notify above still holds it in flight
 
 
 async def test_unregistered_method_is_404(api):

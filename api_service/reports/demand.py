@@ -2,10 +2,12 @@
 
 Without dates it reads report_variant_demand (all-time counters per variant,
 per channel and over every channel as 'all'): a page is one index range of
-the sort order. With from/to it sums the variant rows of
-report_signups_daily over those days."""
+the sort order. With from/to it sums report_variant_demand_monthly over the
+whole months inside the range and report_signups_daily's variant rows over
+the days of its partial months, so a long range costs months, not days."""
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from api_service.listing import Where
@@ -28,14 +30,19 @@ SELECT variant_id, product_id, total, pending, last_requested_at
 FROM report_variant_demand
 WHERE {where}
 """
+# Whole months from the monthly rollup, the partial months at the edges by day.
 BY_DAYS = """
-SELECT variant_id, product_id, sum(signups)::integer AS total,
-       COALESCE(sum(signups) FILTER (WHERE state = 'pending'), 0)::integer AS pending,
-       max(last_created_at) AS last_requested_at
-FROM report_signups_daily
-WHERE {where}
+SELECT variant_id, product_id, sum(total)::integer AS total, sum(pending)::integer AS pending,
+       max(last_requested_at) AS last_requested_at
+FROM (
+    SELECT variant_id, product_id, total, pending, last_requested_at
+    FROM report_variant_demand_monthly WHERE {months}
+    UNION ALL
+    SELECT variant_id, product_id, signups, CASE WHEN state = 'pending' THEN signups ELSE 0 END, last_created_at
+    FROM report_signups_daily WHERE {days}
+) u
 GROUP BY variant_id, product_id
-HAVING sum(signups) > 0
+HAVING sum(total) > 0
 """
 ROWS = f"""
 SELECT d.variant_id AS shopify_variant_id, d.product_id AS shopify_product_id,
@@ -49,39 +56,75 @@ ORDER BY {{order}}
 COUNT = "SELECT count(*) FROM ({source}) d"
 
 
-def _source(shop_id: Any, query: dict[str, Any], window: Window) -> tuple[str, Where]:
-    w = Where("shop_id", shop_id)
-    if window.bounded:
-        w.add("variant_id <> {}", 0)
-        if window.first is not None:
-            w.add("day >= {}", window.first)
-        if window.last is not None:
-            w.add("day <= {}", window.last)
-        template = BY_DAYS
-    else:
-        w.add("channel = {}", query.get("channel") or "all")
-        w.clauses.append("total > 0")
-        template = ALL_TIME
-    if window.bounded and query.get("channel"):
-        w.add("channel = {}", query["channel"])
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _filters(w: Where, query: dict[str, Any]) -> None:
     if query.get("variant_id") is not None:
         w.add("variant_id = {}", query["variant_id"])
     if query.get("product_id") is not None:
         w.add("product_id = {}", query["product_id"])
-    return template.format(where=w.sql), w
+
+
+def _by_days(shop_id: Any, query: dict[str, Any], window: Window) -> tuple[str, list[Any]]:
+    """[first, last] as whole months [lo, hi) plus the days before lo and from hi on."""
+    first, last = window.first, window.last
+    lo = first if first is None or first.day == 1 else _next_month(first)
+    hi = _month_start(last + dt.timedelta(days=1)) if last is not None else None
+    if lo is not None and hi is not None and lo >= hi:
+        lo = hi = first  # no whole month inside: every day from the daily rollup
+    months = Where("shop_id", shop_id).add("channel = {}", query.get("channel") or "all")
+    if lo is not None:
+        months.add("month >= {}", lo)
+    if hi is not None:
+        months.add("month < {}", hi)
+    _filters(months, query)
+    days = Where("shop_id", shop_id)
+    days.args = months.args  # one argument list for both halves
+    days.add("variant_id <> {}", 0)
+    edges = []
+    if lo is not None:
+        edges.append(f"day < {days.next_placeholder()}")
+        days.args.append(lo)
+    if hi is not None:
+        edges.append(f"day >= {days.next_placeholder()}")
+        days.args.append(hi)
+    days.clauses.append("(" + " OR ".join(edges) + ")")
+    if first is not None:
+        days.add("day >= {}", first)
+    if last is not None:
+        days.add("day <= {}", last)
+    if query.get("channel"):
+        days.add("channel = {}", query["channel"])
+    _filters(days, query)
+    return BY_DAYS.format(months=months.sql, days=days.sql), days.args
+
+
+def _source(shop_id: Any, query: dict[str, Any], window: Window) -> tuple[str, list[Any]]:
+    if window.bounded:
+        return _by_days(shop_id, query, window)
+    w = Where("shop_id", shop_id).add("channel = {}", query.get("channel") or "all")
+    w.clauses.append("total > 0")
+    _filters(w, query)
+    return ALL_TIME.format(where=w.sql), w.args
 
 
 def rows(shop_id: Any, query: dict[str, Any], window: Window, *, paged: bool) -> tuple[str, list[Any]]:
     """Every row (CSV), or the page query["page"] of query["per_page"] rows."""
-    source, w = _source(shop_id, query, window)
+    source, args = _source(shop_id, query, window)
     sql = ROWS.format(source=source, shop="$1", order=ORDER[query["sort"]])
     if not paged:
-        return sql, w.args
-    n = len(w.args)
+        return sql, args
+    n = len(args)
     return (f"{sql} LIMIT ${n + 1} OFFSET ${n + 2}",
-            [*w.args, query["per_page"], (query["page"] - 1) * query["per_page"]])
+            [*args, query["per_page"], (query["page"] - 1) * query["per_page"]])
 
 
 def count(shop_id: Any, query: dict[str, Any], window: Window) -> tuple[str, list[Any]]:
-    source, w = _source(shop_id, query, window)
-    return COUNT.format(source=source), w.args
+    source, args = _source(shop_id, query, window)
+    return COUNT.format(source=source), args

@@ -31,13 +31,15 @@ def _meta(call: Call, window: Window, rows: int) -> dict[str, Any]:
 async def _series(call: Call, name: str, sql: str, args: list[Any], window: Window) -> Any:
     if respond.wants_csv(call):
         return await respond.stream_csv(call, sql, args, list(REPORTS[name].columns), window.filename(name))
-    rows = await respond.json_rows(call.pool, sql, args)
+    async with respond.reading(call.pool) as conn:
+        rows = await respond.json_rows(conn, sql, args)
     return {name: rows, "meta": _meta(call, window, len(rows))}
 
 
 async def summary_report(call: Call) -> dict[str, Any] | web.StreamResponse:
     window = _window(call, "summary")
-    totals = await summary.totals(call.pool, call.shop, call.query, window)
+    async with respond.reading(call.pool) as conn:
+        totals = await summary.totals(conn, call.shop, call.query, window)
     if respond.wants_csv(call):
         return await respond.single_row_csv(call, summary.flat(totals), REPORTS["summary"].column_names,
                                             window.filename("summary"))
@@ -69,9 +71,10 @@ async def products_in_demand(call: Call) -> Any:
         sql, args = demand.rows(call.shop.shop_id, q, window, paged=False)
         return await respond.stream_csv(call, sql, args, list(REPORTS[name].columns), window.filename(name))
     sql, args = demand.rows(call.shop.shop_id, q, window, paged=True)
-    rows = await respond.json_rows(call.pool, sql, args)
     count_sql, count_args = demand.count(call.shop.shop_id, q, window)
-    total = await call.pool.fetchval(count_sql, *count_args)
+    async with respond.reading(call.pool) as conn:
+        rows = await respond.json_rows(conn, sql, args)
+        total = await conn.fetchval(count_sql, *count_args)
     return {name: rows, "meta": {**listing.meta(q["page"], q["per_page"], total, True),
                                  **window.as_json(), "sort": q["sort"]}}
 

@@ -5,10 +5,11 @@ whatever the size. Cells a spreadsheet would run as formulas are neutralised
 in SQL (report_csv_cell) before COPY sees them."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
-from typing import Any
+from typing import Any, AsyncIterator
 
 import asyncpg
 from aiohttp import web
@@ -18,7 +19,9 @@ from api_service.reports.manifest import Column
 
 log = logging.getLogger("backinstock.reports")
 
-EXPORT_WORK_MEM = "SET LOCAL work_mem = '32MB'"  # big exports sort in memory, not on disk
+# Rollup reads are small: JIT compilation would cost more than it saves.
+READ_SETTINGS = "SET LOCAL jit = off"
+EXPORT_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '32MB'"  # big exports sort in memory
 COPY_TIMEOUT = 3600.0  # seconds for one export; the pool's 30 s command timeout would cut big ones
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -84,7 +87,7 @@ async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[Column
 
     try:
         async with call.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            await conn.execute(EXPORT_WORK_MEM)
+            await conn.execute(EXPORT_SETTINGS)
             await conn.copy_from_query(csv_query(sql, columns), *args, output=sink, format="csv",
                                        header=True, timeout=COPY_TIMEOUT)
     except (ConnectionError, asyncpg.PostgresError, OSError) as exc:
@@ -124,5 +127,13 @@ async def single_row_csv(call: Call, row: dict[str, Any], columns: list[str], fi
     return response
 
 
-async def json_rows(pool: asyncpg.Pool, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-    return [dict(r) for r in await pool.fetch(sql, *args)]
+@contextlib.asynccontextmanager
+async def reading(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """One read-only snapshot for a report's queries (the summary's parts agree)."""
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute(READ_SETTINGS)
+        yield conn
+
+
+async def json_rows(conn: asyncpg.Connection, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(sql, *args)]

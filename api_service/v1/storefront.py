@@ -132,7 +132,10 @@ def _documented(handler: Any) -> Any:
                    "403": {"description": "Origin not allowed", **error},
                    "404": {"description": "Unknown shop", **error},
                    "422": {"description": "Validation error", **error},
-                   "429": {"description": "Rate limited", **error}},
+                   "429": {"description": "Rate limited", **error},
+                   "400": {"description": "Malformed JSON", **error},
+                   "413": {"description": "Body larger than 1 MiB", **error},
+                   "503": {"description": "A dependency (PostgreSQL, Redis) is down", **error}},
     )(decorated)
     getattr(decorated, API_SPEC_ATTR).pop("produces", None)  # Swagger 2 only
     return decorated

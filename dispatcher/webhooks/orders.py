@@ -94,7 +94,8 @@ UPDATE signups SET purchased_at = $3, purchase_order_id = $4
 WHERE shop_id = $1 AND signup_id = ANY($2::uuid[]) AND purchased_at IS NULL
 """
 MARK_ATTRIBUTED = """
-UPDATE orders SET attributed_lines = $3, tag = $4, tag_status = $5, tag_next_at = CASE WHEN $5 = 'pending' THEN now() END
+UPDATE orders SET attributed_lines = $3, tag = $4, tag_status = $5,
+    tag_next_at = CASE WHEN $5 = 'pending' THEN now() END
 WHERE shop_id = $1 AND order_id = $2
 """
 CANCEL_STUB = """
