@@ -63,10 +63,6 @@ class TooManyRequests(ApiError):
     status = 429
 
 
-class NotImplementedYet(ApiError):
-    status = 501
-
-
 class ServiceUnavailable(ApiError):
     status = 503
 
