@@ -47,8 +47,8 @@ async def run() -> dict:
 
         api_url, api_proc = await env.start_api()
         # Creates: the API at 32 clients against single-row INSERTs (the floor).
-        create = [await measure_api.creates(api_url, large.api_key, large.domain, 8) for _ in range(RUNS)]
-        floor = [await measure_api.insert_floor(env.db_url, large.shop_id, 8) for _ in range(RUNS)]
+        create = [await measure_api.creates(api_url, large.api_key, large.domain, 5) for _ in range(RUNS)]
+        floor = [await measure_api.insert_floor(env.db_url, large.shop_id, 5) for _ in range(RUNS)]
         table.ratio("signup creates / s (32 clients)", create, floor, goal=0.40)
         table.latency("create latency", create)
 

@@ -24,9 +24,9 @@ ACTIVE_KEY = "SELECT key_hash FROM api_keys WHERE shop_id = $1 AND prefix = $2 A
 
 # Three customers waiting on two variants of one product.
 DEMO_SIGNUPS: list[dict[str, Any]] = [
-    {"variant": (40001, "M / Blue"), "email": "ann@example.com", "name": "Ann"},
-    {"variant": (40001, "M / Blue"), "email": "bob@example.com", "name": "Bob"},
-    {"variant": (40002, "L / Green"), "email": "cleo@example.com", "name": "Cleo"},
+    {"variant": (40001, "M / Blue"), "item": 70001, "email": "ann@example.com", "name": "Ann"},
+    {"variant": (40001, "M / Blue"), "item": 70001, "email": "bob@example.com", "name": "Bob"},
+    {"variant": (40002, "L / Green"), "item": 70002, "email": "cleo@example.com", "name": "Cleo"},
 ]
 DEMO_PRODUCT_ID = 9001
 
@@ -72,9 +72,12 @@ async def ensure_demo_shop(pool: asyncpg.Pool, state: dict[str, Any]) -> bool:
     row = await pool.fetchrow(admin.SHOP_BY_DOMAIN, DEMO_DOMAIN)
     if row is None:
         created = await admin.create_shop(pool, DEMO_DOMAIN, plan=DEMO_PLAN, name="Demo Shop")
-        state.update(domain=DEMO_DOMAIN, api_key=created["api_key"], seeded=False)
+        state.update(domain=DEMO_DOMAIN, api_key=created["api_key"], webhook_secret=created["webhook_secret"],
+                     seeded=False)
         log.info("created demo shop %s (plan %s)", DEMO_DOMAIN, DEMO_PLAN)
         return True
+    # Kept for trying restocks by hand: README, "See an alert go out".
+    state["webhook_secret"] = row["webhook_secret"]
     key = state.get("api_key")
     if isinstance(key, str) and await key_is_active(pool, row["shop_id"], key):
         log.info("reusing demo shop %s and its key", DEMO_DOMAIN)
@@ -90,6 +93,7 @@ def signup_body(entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "variant_id": variant_id,
         "product_id": DEMO_PRODUCT_ID,
+        "inventory_item_id": entry["item"],
         "channel": "email",
         "quantity": 1,
         "source": "api",
