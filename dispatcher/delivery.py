@@ -61,9 +61,9 @@ UPDATE notifications SET status = 'blocked', blocked_reason = 'plan_limit', plan
 WHERE shop_id = $1 AND notification_id = ANY($2::uuid[])
 """
 LATEST_ATTEMPTS = """
-SELECT DISTINCT ON (send_key) notification_id, signup_id, status, plan_counted, created_at
-FROM notifications WHERE shop_id = $1 AND send_key = ANY($2::text[])
-ORDER BY send_key, attempt DESC
+SELECT DISTINCT ON (signup_id) notification_id, signup_id, status, plan_counted, created_at
+FROM notifications WHERE shop_id = $1 AND signup_id = ANY($2::uuid[]) AND job_id = $3
+ORDER BY signup_id, attempt DESC
 """
 RECORD_OUTCOMES = """
 UPDATE notifications n SET status = r.status, provider = r.provider,
@@ -201,8 +201,9 @@ async def already_attempted(rt: Runtime, chunk: Chunk, signups: list[Any]) -> se
     if not signups:
         return set()
     shop_id, job_id = chunk.job["shop_id"], chunk.job["job_id"]
-    rows = await rt.conns.pool.fetch(LATEST_ATTEMPTS, shop_id,
-                                     [send_key(job_id, s["signup_id"]) for s in signups])
+    # By signup (its index), not by send key: the planner finds a few rows per
+    # signup whatever the shop's size, where the key index can be misjudged.
+    rows = await rt.conns.pool.fetch(LATEST_ATTEMPTS, shop_id, [s["signup_id"] for s in signups], job_id)
     orphans = [r for r in rows if r["status"] == "sending"]
     if orphans:
         async with rt.conns.pool.acquire() as conn, conn.transaction():
