@@ -117,6 +117,8 @@ def configure_logging(env: Mapping[str, str], stream: TextIO | None = None) -> l
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # pgserver narrates every step at INFO; its warnings are enough.
-    logging.getLogger("pgserver").setLevel(max(level, logging.WARNING))
+    # pgserver narrates every step at INFO, arq every job and cron tick (every
+    # 10 s for order tags): their warnings are enough; our own loggers say what ran.
+    for chatty in ("pgserver", "arq.worker"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
     return handler
