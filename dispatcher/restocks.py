@@ -49,7 +49,7 @@ async def start_job(conn: asyncpg.Connection, shop: Any, variant_id: int, settin
                                    batch_interval_minutes=delivery["batch_interval_minutes"])
     added = await jobs.add_targets(conn, shop["shop_id"], job_id, where=jobs.TARGETS_WAITING_ON_VARIANT,
                                    arg=variant_id, batch_size=delivery["batch_size"],
-                                   order=delivery["order"])
+                                   order=delivery["order"], analyze=True)
     await conn.execute(RESET_HIGH_DEMAND, shop["shop_id"], str(variant_id))
     return Started(job_id, len(added))
 

@@ -48,8 +48,8 @@ async def create_job(conn: asyncpg.Connection, shop_id: uuid.UUID, *, kind: str,
 
 
 async def add_targets(conn: asyncpg.Connection, shop_id: uuid.UUID, job_id: uuid.UUID, *,
-                      where: str, arg: Any, batch_size: int | None, order: str = "oldest_first"
-                      ) -> list[uuid.UUID]:
+                      where: str, arg: Any, batch_size: int | None, order: str = "oldest_first",
+                      analyze: bool = False) -> list[uuid.UUID]:
     """Targets in delivery order, numbered into batches. A signup already in
     another unfinished send is skipped (the in-flight unique index)."""
     sql = INSERT_TARGETS.format(where=where, order=ORDER_SQL[order])
@@ -58,7 +58,7 @@ async def add_targets(conn: asyncpg.Connection, shop_id: uuid.UUID, job_id: uuid
         await conn.execute(FINISH_EMPTY, shop_id, job_id)
         return []
     await conn.execute(SET_BATCHES, shop_id, job_id)
-    if len(rows) >= ANALYZE_AFTER:
+    if analyze and len(rows) >= ANALYZE_AFTER:
         # Fresh statistics, or the planner takes this job's targets for a
         # handful and scans them all on every claim.
         await conn.execute("ANALYZE job_targets")
