@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
 from dispatcher import targets as sql
 from dispatcher.batches import check_batch

@@ -14,11 +14,9 @@ from dispatcher.channels.base import (
     TransientError,
     UnknownOutcome,
 )
-
-# The HTTP response helpers are the same for both HTTP providers.
-from dispatcher.channels.twilio import (
-    KEEPALIVE_SECONDS,
+from dispatcher.channels.http import (
     TIMEOUT,
+    PooledSession,
     parse_json,
     retry_after_seconds,
 )
@@ -31,7 +29,7 @@ GONE = 410  # the device token no longer exists: unsubscribe it
 NOT_FOUND = 404
 
 
-class PushGatewayProvider:
+class PushGatewayProvider(PooledSession):
     name = "push_gateway"
 
     def __init__(self, url: str, *, timeout: aiohttp.ClientTimeout = TIMEOUT):
@@ -41,14 +39,6 @@ class PushGatewayProvider:
 
     def __repr__(self) -> str:
         return f"PushGatewayProvider(url={self._url!r})"
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout,
-                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
-            )
-        return self._session
 
     async def send(self, message: Message) -> Delivered:
         payload = {"token": message.to, "title": message.title or "", "body": message.text,
@@ -83,7 +73,3 @@ class PushGatewayProvider:
             raise PermanentError(f"push gateway HTTP {status}: {detail}")
         raise TransientError(f"push gateway HTTP {status}: {detail}")
 
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None

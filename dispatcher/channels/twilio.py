@@ -1,9 +1,7 @@
 """SMS through Twilio's Messages API (form-encoded POST, Basic auth)."""
 from __future__ import annotations
 
-import email.utils
 import logging
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -17,44 +15,17 @@ from dispatcher.channels.base import (
     TransientError,
     UnknownOutcome,
 )
-from shared_models import jsonutil
+from dispatcher.channels.http import (
+    TIMEOUT,
+    PooledSession,
+    parse_json,
+    retry_after_seconds,
+)
 
 log = logging.getLogger("backinstock.providers.twilio")
 
 OPTED_OUT = 21610  # "Attempt to send to unsubscribed recipient"
-# Connect fast; a slow read after the request went out is an unknown outcome.
-TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10, sock_connect=10, sock_read=30)
-# Below the idle timeout of Twilio's load balancers, so that a pooled connection
-# is rarely closed under us (a POST on a closed connection reads as UnknownOutcome).
-KEEPALIVE_SECONDS = 10.0
-
-
-def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
-    """Retry-After as seconds (delta-seconds or an HTTP date)."""
-    if not value:
-        return default
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return default
-    return max(0.0, when.timestamp() - time.time())
-
-
-def parse_json(body: bytes | None) -> dict[str, Any]:
-    if not body:
-        return {}
-    try:
-        value = jsonutil.loads(body)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-class TwilioProvider:
+class TwilioProvider(PooledSession):
     name = "twilio"
 
     def __init__(self, account_sid: str, auth_token: str, sender: str,
@@ -69,14 +40,6 @@ class TwilioProvider:
 
     def __repr__(self) -> str:  # never show the auth token
         return f"TwilioProvider(url={self._url!r}, sender={self._sender!r})"
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout,
-                connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS),
-            )
-        return self._session
 
     async def send(self, message: Message) -> Delivered:
         form = {"To": message.to, self._sender_field: self._sender, "Body": message.text}
@@ -116,7 +79,3 @@ class TwilioProvider:
             raise PermanentError(f"{prefix}: {detail}")
         raise TransientError(f"Twilio HTTP {status}: {detail}")
 
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
