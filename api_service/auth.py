@@ -11,8 +11,9 @@ from api_service.errors import Unauthorized
 from shared_models.keys import key_matches, key_prefix
 
 KEY_LOOKUP = """
-SELECT k.key_id, k.key_hash, k.read_only, s.*
+SELECT k.key_id, k.key_hash, k.read_only, s.*, st.overrides AS settings_overrides
 FROM api_keys k JOIN shops s USING (shop_id)
+LEFT JOIN settings st ON st.shop_id = k.shop_id
 WHERE k.prefix = $1 AND k.revoked_at IS NULL
 """
 

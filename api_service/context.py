@@ -10,6 +10,9 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from shared_models.config import Config
+from shared_models.settings import effective, load_effective
+
+_NOT_READ = object()
 
 
 @dataclass
@@ -31,14 +34,22 @@ class Shop:
     currency: str
     timezone: str
     storefront_domains: tuple[str, ...] = ()
+    # The shop's effective settings when the query that found the shop read
+    # them too (the API key lookup does: one round trip less per request).
+    settings: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_row(cls, row: Any) -> "Shop":
+        overrides = row.get("settings_overrides", _NOT_READ)
         return cls(
             shop_id=row["shop_id"], domain=row["domain"], name=row["name"], plan=row["plan"],
             currency=row["currency"], timezone=row["timezone"],
             storefront_domains=tuple(row["storefront_domains"] or ()),
+            settings=None if overrides is _NOT_READ else effective(overrides),
         )
+
+    async def effective_settings(self, conn: Any) -> dict[str, Any]:
+        return self.settings if self.settings is not None else await load_effective(conn, self.shop_id)
 
     @property
     def domains(self) -> tuple[str, ...]:

@@ -1,6 +1,7 @@
 """What every list shares: page parameters, date filters, WHERE building, meta."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import math
 from typing import Any
@@ -108,6 +109,18 @@ async def count(conn: asyncpg.Connection | asyncpg.Pool, from_sql: str, where: W
         plan = loads(plan)
     estimate = int(plan[0]["Plan"]["Plan Rows"])
     return max(estimate, EXACT_COUNT_LIMIT + 1), False
+
+
+async def page_and_count(conn: asyncpg.Connection | asyncpg.Pool, page_sql: str, page_args: list[Any],
+                         from_sql: str, where: Where) -> tuple[list[asyncpg.Record], int, bool]:
+    """A list's rows and count: on a pool, side by side on two connections
+    (the latency of the slower, not of both)."""
+    if isinstance(conn, asyncpg.Pool):
+        rows, (total, exact) = await asyncio.gather(conn.fetch(page_sql, *page_args), count(conn, from_sql, where))
+    else:
+        rows = await conn.fetch(page_sql, *page_args)
+        total, exact = await count(conn, from_sql, where)
+    return rows, total, exact
 
 
 def meta(page: int, per_page: int, total: int, exact: bool) -> dict[str, Any]:

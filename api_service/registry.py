@@ -8,7 +8,7 @@ from typing import Any, Awaitable, Callable
 
 from marshmallow import Schema
 
-from api_service.context import Call, Reply
+from api_service.context import Call
 from api_service.jsonschema import schema_to_jsonschema
 
 BASE_PATH = "/api/v2/external"

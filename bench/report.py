@@ -12,11 +12,16 @@ class Table:
         self.notes: dict[str, str] = {}
 
     def add(self, metric: str, value: float, unit: str, *, floor: float | None = None,
-            goal: str | None = None, met: bool | None = None) -> None:
+            goal: str | None = None, met: bool | None = None, target: float | None = None) -> None:
+        """`target`: the goal as a number in the value's unit, to say by how much a miss missed."""
         ratio = round(value / floor, 3) if floor else None
+        gap = None
+        if met is False and target:
+            # lower is better for times and memory, higher for rates
+            gap = f"{value / target:.1f}x the goal" if unit in ("ms", "MB") else f"{1 - value / target:.0%} short"
         self.rows.append({"metric": metric, "value": round(value, 2), "unit": unit,
                           "floor": round(floor, 2) if floor else None, "ratio": ratio,
-                          "goal": goal, "met": met})
+                          "goal": goal, "met": met, "gap": gap})
 
     def note(self, key: str, text: str) -> None:
         self.notes[key] = text
@@ -26,9 +31,11 @@ class Table:
         value = median([r["per_second"] for r in runs])
         floor = median([f["per_second"] for f in floors])
         if goal is not None:
-            self.add(metric, value, "/s", floor=floor, goal=f">= {goal:.0%} of floor", met=value / floor >= goal)
+            self.add(metric, value, "/s", floor=floor, goal=f">= {goal:.0%} of floor", met=value / floor >= goal,
+                     target=goal * floor)
         elif goal_absolute is not None:
-            self.add(metric, value, "/s", floor=floor, goal=f">= {goal_absolute:,.0f}/s", met=value >= goal_absolute)
+            self.add(metric, value, "/s", floor=floor, goal=f">= {goal_absolute:,.0f}/s", met=value >= goal_absolute,
+                     target=goal_absolute)
         else:
             self.add(metric, value, "/s", floor=floor)
 
@@ -40,7 +47,7 @@ class Table:
         for name, r in results.items():
             self.add(f"list {name} p50", r["p50_ms"], "ms")
             self.add(f"list {name} p99", r["p99_ms"], "ms", goal=f"< {goal_p99_ms:.0f} ms",
-                     met=r["p99_ms"] < goal_p99_ms)
+                     met=r["p99_ms"] < goal_p99_ms, target=goal_p99_ms)
 
     def bulk(self, results: dict[str, float]) -> None:
         for name, seconds in results.items():
@@ -48,14 +55,18 @@ class Table:
 
     def reports(self, results: dict[str, Any], goal_ms: float, goal_csv: float) -> None:
         for name, r in results["json"].items():
-            self.add(f"report {name} JSON", r["ms"], "ms", goal=f"< {goal_ms:.0f} ms", met=r["ms"] < goal_ms)
+            self.add(f"report {name} JSON", r["ms"], "ms", goal=f"< {goal_ms:.0f} ms", met=r["ms"] < goal_ms,
+                     target=goal_ms)
         for name, r in results["csv"].items():
             self.add(f"report {name} CSV rows/s", r["per_second"], "/s", floor=r["floor_per_second"],
-                     goal=f">= {goal_csv:.0%} of COPY", met=r["per_second"] / r["floor_per_second"] >= goal_csv)
+                     goal=f">= {goal_csv:.0%} of COPY", met=r["per_second"] / r["floor_per_second"] >= goal_csv,
+                     target=goal_csv * r["floor_per_second"])
 
     def memory(self, current: float, peak: float, goal_mb: float) -> None:
-        self.add("API memory (RSS) at end", current, "MB", goal=f"< {goal_mb:.0f} MB", met=current < goal_mb)
-        self.add("API memory (peak RSS)", peak, "MB", goal=f"< {goal_mb:.0f} MB", met=peak < goal_mb)
+        self.add("API memory (RSS) at end", current, "MB", goal=f"< {goal_mb:.0f} MB", met=current < goal_mb,
+                 target=goal_mb)
+        self.add("API memory (peak RSS)", peak, "MB", goal=f"< {goal_mb:.0f} MB", met=peak < goal_mb,
+                 target=goal_mb)
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": self.rows, "notes": self.notes}
@@ -69,7 +80,7 @@ class Table:
         for r in result["rows"]:
             floor = f"{r['floor']:,}" if r["floor"] is not None else ""
             ratio = f"{r['ratio']:.2f}" if r["ratio"] is not None else ""
-            met = {True: "yes", False: "**no**", None: ""}[r["met"]]
+            met = {True: "yes", False: f"**no** ({r['gap']})" if r.get("gap") else "**no**", None: ""}[r["met"]]
             lines.append(f"| {r['metric']} | {r['value']:,} {r['unit']} | {floor} | {ratio} | {r['goal'] or ''} | {met} |")
         lines.append("")
         lines += [f"- {k}: {v}" for k, v in result["notes"].items()]

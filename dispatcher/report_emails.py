@@ -90,7 +90,7 @@ async def send_shop_report(rt: Runtime, row: Any, now: dt.datetime) -> bool:
     window = Window(first, last, shop.timezone)
     query: dict[str, Any] = {"granularity": "day", "sort": "total", "page": 1, "per_page": TOP_PRODUCTS}
     sql, args = demand.rows(shop.shop_id, query, window, paged=True)
-    async with respond.reading(pool) as conn:
+    async with respond.reading(pool, shop.shop_id) as conn:
         totals = await summary.totals(conn, shop, query, window)
         top = await respond.json_rows(conn, sql, args)
     subject, text = compose(shop, frequency, window, totals, top)

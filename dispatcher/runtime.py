@@ -29,6 +29,7 @@ class Tuning:
     retry_delay: float = 0.5  # backoff base, doubled per attempt
     max_rate_limit_waits: int = 10  # provider 429s waited out per message
     reminder_seconds: float = 300.0  # how often one worker looks for due reminders
+    fold_seconds: float = 2.0  # how often report deltas are folded into the rollups
 
     @classmethod
     def from_env(cls) -> "Tuning":
@@ -44,6 +45,7 @@ class Tuning:
             max_attempts=int(_env_float("DISPATCH_MAX_ATTEMPTS", d.max_attempts)),
             retry_delay=_env_float("DISPATCH_RETRY_DELAY", d.retry_delay),
             reminder_seconds=_env_float("DISPATCH_REMINDER_SECONDS", d.reminder_seconds),
+            fold_seconds=_env_float("DISPATCH_FOLD_SECONDS", d.fold_seconds),
         )
 
 

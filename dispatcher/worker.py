@@ -23,10 +23,12 @@ from dispatcher.report_emails import report_emails_cron
 from dispatcher.runner import run_job
 from dispatcher.runtime import Runtime, Tuning
 from dispatcher.shopify_admin import order_tags_cron
+from dispatcher.report_folding import fold_forever
 from dispatcher.sweep import sweep_forever
 from dispatcher.throttle import Throttle
 from dispatcher.watchdog import RedisWatchdog, ResilientWorker, supervise
 from dispatcher.webhooks.process import process_webhook
+from shared_models import aio
 from shared_models.config import Config, MissingConfig
 from shared_models.db import create_pool
 from shared_models.queue import MERCHANT_ALERT, PROCESS_WEBHOOK, RUN_JOB, SEND_OPTIN, Queue
@@ -91,6 +93,7 @@ def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int 
             return  # arq's start-up retried after Redis was down: already done
         ctx["rt"] = rt = await build_runtime(config, tuning)
         ctx["sweeper"] = asyncio.create_task(sweep_forever(rt))
+        ctx["folder"] = asyncio.create_task(fold_forever(rt))
         if metrics_address:
             try:
                 ctx["metrics"] = await serve_metrics(rt.metrics, rt.queue, rt.conns.pool, *metrics_address)
@@ -100,8 +103,9 @@ def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int 
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         # Entries are taken out as they are closed: this may run twice (see watchdog).
-        if "sweeper" in ctx:
-            ctx.pop("sweeper").cancel()
+        for task in ("sweeper", "folder"):
+            if task in ctx:
+                ctx.pop(task).cancel()
         if "metrics" in ctx:
             await ctx.pop("metrics").cleanup()
         if "rt" in ctx:
@@ -184,4 +188,4 @@ def main(concurrency: int = 10) -> int:
     unreachable past DISPATCHER_REDIS_GRACE_SECONDS (a supervisor restarts it)."""
     config = Config.from_env(required=("DATABASE_URL", "REDIS_URL", "SECRET_KEY"))
     options = ProcessOptions.from_env()
-    return asyncio.run(serve(config, options, concurrency))
+    return aio.run(serve(config, options, concurrency))

@@ -4,6 +4,7 @@ orders and cancellations, transfers with merges, deletes, unsubscribes,
 customer and shop redaction."""
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 from shared_models import tokens
@@ -35,6 +36,7 @@ FROM report_notifications_daily WHERE shop_id = $1 AND (attempts <> 0 OR clicked
 
 
 async def snapshot(pool, shop_id) -> dict[str, list]:
+    await pool.execute("SELECT report_rollups_fold($1)", shop_id)  # what a report does first
     return {name: [tuple(r) for r in await pool.fetch(sql, shop_id)]
             for name, sql in (("daily", DAILY), ("latest", DAILY_LATEST), ("demand", DEMAND), ("monthly", MONTHLY),
                               ("notifications", NOTIFICATIONS))}
@@ -94,8 +96,22 @@ async def test_rollups_follow_every_change(client, api, pool, shop, config):
     async with running_workers(config):
         await wait_for(lambda: _gone(pool, shop.shop_id), what="shop redacted")
     for table in ("report_signups_daily", "report_variant_demand", "report_variant_demand_monthly",
-                  "report_notifications_daily"):
+                  "report_notifications_daily", "report_signup_deltas", "report_notification_deltas"):
         assert await pool.fetchval(f"SELECT count(*) FROM {table}") == 0
+
+
+async def test_concurrent_folds_count_each_change_once(api, pool, shop):
+    """Writes append deltas; folds racing each other (reports, every worker)
+    move each delta exactly once."""
+    for n in range(30):
+        await signup(api, shop, variant_id=4100 + n % 3, product_id=9100, item=7100 + n % 3,
+                     email=f"fold-{n}@example.com")
+    assert await pool.fetchval("SELECT count(*) FROM report_signup_deltas WHERE shop_id = $1", shop.shop_id) > 0
+    await asyncio.gather(*(pool.fetchval("SELECT report_rollups_fold($1, $2)", shop.shop_id, n % 2 == 0)
+                           for n in range(8)))
+    assert await pool.fetchval("SELECT count(*) FROM report_signup_deltas WHERE shop_id = $1", shop.shop_id) == 0
+    snap = await assert_rollups_exact(pool, shop.shop_id)
+    assert sum(r[-1] for r in snap["daily"] if r[0] == 0 and r[1] == 0) == 30
 
 
 async def _gone(pool, shop_id) -> bool:

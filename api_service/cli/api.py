@@ -14,6 +14,7 @@ import signal
 from aiohttp import web
 
 from api_service.app import create_app
+from shared_models import aio
 from shared_models.config import Config
 
 log = logging.getLogger("backinstock.api")
@@ -89,6 +90,6 @@ async def serve(config: Config) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = config_with_overrides(args.host, args.port)
-    asyncio.run(serve(config))
+    aio.run(serve(config))
     log.info("stopped")
     return 0

@@ -27,6 +27,7 @@ from api_service.app import create_app
 from api_service.cli import demo
 from api_service.cli.output import emit
 from api_service.registry import BASE_PATH
+from shared_models import aio
 from shared_models.config import Config
 from shared_models.db import create_pool
 from shared_models.embedded import EmbeddedRedis, data_root, start_postgres
@@ -244,6 +245,6 @@ def run(args: argparse.Namespace) -> int:
             env["DATABASE_URL"] = start_embedded_postgres(data_dir / "pg", stack)
         if not env.get("REDIS_URL"):
             env["REDIS_URL"] = start_embedded_redis(data_dir / "redis", stack)
-        asyncio.run(serve(env, data_dir))
+        aio.run(serve(env, data_dir))
     log.info("stopped")
     return 0

@@ -31,14 +31,14 @@ def _meta(call: Call, window: Window, rows: int) -> dict[str, Any]:
 async def _series(call: Call, name: str, sql: str, args: list[Any], window: Window) -> Any:
     if respond.wants_csv(call):
         return await respond.stream_csv(call, sql, args, list(REPORTS[name].columns), window.filename(name))
-    async with respond.reading(call.pool) as conn:
+    async with respond.reading(call.pool, call.shop.shop_id) as conn:
         rows = await respond.json_rows(conn, sql, args)
     return {name: rows, "meta": _meta(call, window, len(rows))}
 
 
 async def summary_report(call: Call) -> dict[str, Any] | web.StreamResponse:
     window = _window(call, "summary")
-    async with respond.reading(call.pool) as conn:
+    async with respond.reading(call.pool, call.shop.shop_id) as conn:
         totals = await summary.totals(conn, call.shop, call.query, window)
     if respond.wants_csv(call):
         return await respond.single_row_csv(call, summary.flat(totals), REPORTS["summary"].column_names,
@@ -72,7 +72,7 @@ async def products_in_demand(call: Call) -> Any:
         return await respond.stream_csv(call, sql, args, list(REPORTS[name].columns), window.filename(name))
     sql, args = demand.rows(call.shop.shop_id, q, window, paged=True)
     count_sql, count_args = demand.count(call.shop.shop_id, q, window)
-    async with respond.reading(call.pool) as conn:
+    async with respond.reading(call.pool, call.shop.shop_id) as conn:
         rows = await respond.json_rows(conn, sql, args)
         total = await conn.fetchval(count_sql, *count_args)
     return {name: rows, "meta": {**listing.meta(q["page"], q["per_page"], total, True),

@@ -9,6 +9,7 @@ import contextlib
 import csv
 import io
 import logging
+import uuid
 from typing import Any, AsyncIterator
 
 import asyncpg
@@ -16,6 +17,7 @@ from aiohttp import web
 
 from api_service.context import Call
 from api_service.reports.manifest import Column
+from shared_models import rollups
 
 log = logging.getLogger("backinstock.reports")
 
@@ -86,10 +88,12 @@ async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[Column
         await response.write(chunk)
 
     try:
-        async with call.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-            await conn.execute(EXPORT_SETTINGS)
-            await conn.copy_from_query(csv_query(sql, columns), *args, output=sink, format="csv",
-                                       header=True, timeout=COPY_TIMEOUT)
+        async with call.pool.acquire() as conn:
+            await rollups.fold(conn, call.shop.shop_id)
+            async with conn.transaction(isolation="repeatable_read", readonly=True):
+                await conn.execute(EXPORT_SETTINGS)
+                await conn.copy_from_query(csv_query(sql, columns), *args, output=sink, format="csv",
+                                           header=True, timeout=COPY_TIMEOUT)
     except (ConnectionError, asyncpg.PostgresError, OSError) as exc:
         if not started:
             raise
@@ -128,11 +132,14 @@ async def single_row_csv(call: Call, row: dict[str, Any], columns: list[str], fi
 
 
 @contextlib.asynccontextmanager
-async def reading(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
-    """One read-only snapshot for a report's queries (the summary's parts agree)."""
-    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        await conn.execute(READ_SETTINGS)
-        yield conn
+async def reading(pool: asyncpg.Pool, shop_id: uuid.UUID) -> AsyncIterator[asyncpg.Connection]:
+    """The shop's rollups folded, then one read-only snapshot for a report's
+    queries (the summary's parts agree)."""
+    async with pool.acquire() as conn:
+        await rollups.fold(conn, shop_id)
+        async with conn.transaction(isolation="repeatable_read", readonly=True):
+            await conn.execute(READ_SETTINGS)
+            yield conn
 
 
 async def json_rows(conn: asyncpg.Connection, sql: str, args: list[Any]) -> list[dict[str, Any]]:

@@ -28,15 +28,16 @@ def _wanted(data: dict[str, Any]) -> dict[str, Any]:
     return {col: value for col, value in out.items() if value is not None}
 
 
-async def record_variant(conn: asyncpg.Connection, shop_id: uuid.UUID, data: dict[str, Any]) -> int:
+async def record_variant(conn: asyncpg.Connection, shop_id: uuid.UUID, data: dict[str, Any],
+                         row: asyncpg.Record | None) -> int:
     """Upsert the variant (never over a Shopify-sourced row); returns the
     product id the catalog holds for it, Shopify's when Shopify described it.
+    `row` is the variant as stored (None or all-null when unknown).
 
-    Reads first: the upsert locks the variant row until commit, and signups
+    Compares first: the upsert locks the variant row until commit, and signups
     for one hot variant should not queue behind each other for nothing."""
-    row = await conn.fetchrow(queries.VARIANT_ROW, shop_id, data["variant_id"])
     wanted = _wanted(data)
-    if row is not None and (row["source"] != "api" or all(row[c] == v for c, v in wanted.items())):
+    if row is not None and row["source"] is not None and (row["source"] != "api" or all(row[c] == v for c, v in wanted.items())):
         return row["product_id"]
     product = data.get("product") or {}
     await conn.execute(queries.UPSERT_VARIANT, shop_id, data["variant_id"], data["product_id"],

@@ -32,12 +32,14 @@ async def request_optin_confirmation(conns: Connections, shop: Shop, signup: Any
 async def check_high_demand(conns: Connections, shop: Shop, signup: Any) -> None:
     """When a variant's waiting signups reach the shop's threshold, the
     merchant gets one email (the dispatcher marks it sent once per variant)."""
-    await check_variant_demand(conns, shop.shop_id, signup["variant_id"])
+    settings = await shop.effective_settings(conns.pool)
+    await check_variant_demand(conns, shop.shop_id, signup["variant_id"], settings)
 
 
-async def check_variant_demand(conns: Connections, shop_id: uuid.UUID, variant_id: int) -> None:
+async def check_variant_demand(conns: Connections, shop_id: uuid.UUID, variant_id: int,
+                               settings: dict[str, Any] | None = None) -> None:
     """check_high_demand for a signup that just became waiting (created, or its opt-in confirmed)."""
-    rule = (await load_effective(conns.pool, shop_id))["alerts"]["high_demand"]
+    rule = (settings or await load_effective(conns.pool, shop_id))["alerts"]["high_demand"]
     if not rule["enabled"]:
         return
     waiting = await conns.pool.fetchval(WAITING, shop_id, variant_id, rule["threshold"])

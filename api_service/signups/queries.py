@@ -7,16 +7,18 @@ from api_service import listing
 
 # One row per signup with its customer and catalog variant (no N+1). The v1
 # shape needs the extra columns (phone, inventory item, blocked_at).
-SELECT = """
+COLUMNS = """
 SELECT s.signup_id, s.status, s.channel, s.contact, s.quantity, s.source, s.variant_id, s.product_id,
        s.shopify_market_id, s.optin_required, s.optin_confirmed_at, s.notifications_sent,
        s.last_notified_at, s.last_blocked_at, s.unsubscribed_at, s.created_at, s.updated_at,
        c.customer_id, c.email AS customer_email, c.phone AS customer_phone, c.name AS customer_name,
        v.product_title, v.variant_title, v.inventory_item_id
-FROM signups s
+"""
+JOINS = """
 JOIN customers c ON c.shop_id = s.shop_id AND c.customer_id = s.customer_id
 LEFT JOIN variants v ON v.shop_id = s.shop_id AND v.variant_id = s.variant_id
 """
+SELECT = COLUMNS + "FROM signups s" + JOINS
 READ = SELECT + "WHERE s.shop_id = $1 AND s.signup_id = $2"
 LIST_FROM = "signups s"
 ORDER = "ORDER BY s.created_at DESC, s.signup_id DESC"
@@ -28,13 +30,15 @@ DELETE = "DELETE FROM signups WHERE shop_id = $1 AND signup_id = $2 RETURNING si
 # Creates on a variant (shared) and transfers into it (exclusive) take turns,
 # so a transfer never misses an open signup created while it merges.
 VARIANT_LOCK_KEY = "hashtextextended($1::uuid::text || '/' || $2::bigint::text, 0)"
-LOCK_VARIANT_SHARED = f"SELECT pg_advisory_xact_lock_shared({VARIANT_LOCK_KEY})"
 LOCK_VARIANT_EXCLUSIVE = f"SELECT pg_advisory_xact_lock({VARIANT_LOCK_KEY})"
 
 VARIANT_PRODUCT = "SELECT product_id FROM variants WHERE shop_id = $1 AND variant_id = $2"
-VARIANT_ROW = """
-SELECT source, product_id, inventory_item_id, product_title, variant_title, sku, vendor, url
-FROM variants WHERE shop_id = $1 AND variant_id = $2
+# The create's first statement: the shared lock, then the catalog row (all
+# nulls when the variant is unknown), in one round trip.
+LOCK_AND_READ_VARIANT = f"""
+WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared({VARIANT_LOCK_KEY}))
+SELECT v.source, v.product_id, v.inventory_item_id, v.product_title, v.variant_title, v.sku, v.vendor, v.url
+FROM locked LEFT JOIN variants v ON v.shop_id = $1 AND v.variant_id = $2
 """
 
 # Fill the catalog from the request until Shopify describes the variant: rows
@@ -111,14 +115,16 @@ WHERE c.shop_id = $1 AND c.customer_id = $2
 
 # The partial unique index signups_open is the arbiter: concurrent identical
 # creates insert once, the others find that row.
+# Inserted and read back in one statement (no row when the open one exists).
 INSERT_SIGNUP = """
-INSERT INTO signups (shop_id, signup_id, customer_id, variant_id, product_id, channel, contact,
-                     quantity, source, shopify_market_id, optin_required)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-ON CONFLICT (shop_id, customer_id, variant_id, channel)
-    WHERE last_notified_at IS NULL AND unsubscribed_at IS NULL DO NOTHING
-RETURNING signup_id
-"""
+WITH s AS (
+    INSERT INTO signups (shop_id, signup_id, customer_id, variant_id, product_id, channel, contact,
+                         quantity, source, shopify_market_id, optin_required)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    ON CONFLICT (shop_id, customer_id, variant_id, channel)
+        WHERE last_notified_at IS NULL AND unsubscribed_at IS NULL DO NOTHING
+    RETURNING *
+)""" + COLUMNS + "FROM s" + JOINS
 OPEN_SIGNUP = """
 SELECT signup_id FROM signups
 WHERE shop_id = $1 AND customer_id = $2 AND variant_id = $3 AND channel = $4
@@ -164,7 +170,13 @@ def where(shop_id: Any, filters: dict[str, Any], tz: str) -> listing.Where:
 
 
 def list_sql(w: listing.Where, limit: str) -> str:
-    return f"{SELECT} WHERE {w.sql} {ORDER} {limit}"
+    """The page's ids first (an index range, skipped rows never joined), then
+    their rows with customer and variant: a deep page costs its offset in
+    index entries, not in joins."""
+    return (f"WITH page AS MATERIALIZED (SELECT s.signup_id, s.created_at FROM signups s WHERE {w.sql} "
+            f"{ORDER} {limit})"
+            f"{COLUMNS} FROM page p JOIN signups s ON s.shop_id = $1 AND s.signup_id = p.signup_id {JOINS}"
+            "ORDER BY p.created_at DESC, p.signup_id DESC")
 
 # --- bulk_delete ------------------------------------------------------------
 

@@ -15,7 +15,6 @@ from api_service.signups import catalog, customers, queries
 from api_service.signups.bulk import BulkDeleteResult, TransferResult, bulk_delete, transfer
 from api_service.signups.schemas import CONTACT_FIELD
 from api_service.signups.validators import url_on_domains
-from shared_models.settings import load_effective
 
 __all__ = ["create_signup", "get_signup", "list_signups", "delete_signup", "bulk_delete", "transfer",
            "BulkDeleteResult", "TransferResult", "NOT_FOUND"]
@@ -56,27 +55,27 @@ async def _create(conn: asyncpg.Connection, shop: Shop, data: dict[str, Any],
                   storefront: bool) -> tuple[asyncpg.Record, bool]:
     shop_id = shop.shop_id
     data = dict(data)
-    await conn.execute(queries.LOCK_VARIANT_SHARED, shop_id, data["variant_id"])
+    stored = await conn.fetchrow(queries.LOCK_AND_READ_VARIANT, shop_id, data["variant_id"])
     if data.get("product_id") is None:
-        data["product_id"] = await catalog.known_product_id(conn, shop_id, data["variant_id"])
+        data["product_id"] = stored["product_id"]
         if data["product_id"] is None:
             raise Unprocessable.from_fields(
                 {"product_id": ["Required: this variant is not in the catalog yet."]})
-    product_id = await catalog.record_variant(conn, shop_id, data)
+    product_id = await catalog.record_variant(conn, shop_id, data, stored)
     customer = await customers.find_or_create(conn, shop_id, data["customer"], fill_existing=not storefront)
     channel = data["channel"]
-    optin_required = bool((await load_effective(conn, shop_id))["compliance"]["optin_required"])
-    signup_id = await conn.fetchval(
+    optin_required = bool((await shop.effective_settings(conn))["compliance"]["optin_required"])
+    row = await conn.fetchrow(
         queries.INSERT_SIGNUP, shop_id, uuid.uuid4(), customer["customer_id"], data["variant_id"],
         product_id, channel, data["customer"][CONTACT_FIELD[channel]], data["quantity"], data["source"],
         data.get("shopify_market_id"), optin_required)
-    created = signup_id is not None
-    if not created:
-        signup_id = await conn.fetchval(queries.OPEN_SIGNUP, shop_id, customer["customer_id"],
-                                        data["variant_id"], channel)
-        if signup_id is None:
-            raise _OpenSignupClosed
-    return await conn.fetchrow(queries.READ, shop_id, signup_id), created
+    if row is not None:
+        return row, True
+    signup_id = await conn.fetchval(queries.OPEN_SIGNUP, shop_id, customer["customer_id"],
+                                    data["variant_id"], channel)
+    if signup_id is None:
+        raise _OpenSignupClosed
+    return await conn.fetchrow(queries.READ, shop_id, signup_id), False
 
 
 async def get_signup(conn: Conn, shop: Shop, signup_id: uuid.UUID) -> asyncpg.Record:
@@ -91,9 +90,7 @@ async def list_signups(conn: Conn, shop: Shop, query: dict[str, Any]
     """One page (query has page, per_page and the list filters): rows, total, total exact."""
     w = queries.where(shop.shop_id, query, shop.timezone)
     limit, args = listing.limit_offset(w, query["page"], query["per_page"])
-    rows = await conn.fetch(queries.list_sql(w, limit), *args)
-    total, exact = await listing.count(conn, queries.LIST_FROM, w)
-    return rows, total, exact
+    return await listing.page_and_count(conn, queries.list_sql(w, limit), args, queries.LIST_FROM, w)
 
 
 async def delete_signup(conn: Conn, shop: Shop, signup_id: uuid.UUID) -> None:

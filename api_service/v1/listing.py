@@ -21,6 +21,5 @@ async def page(conn: asyncpg.Pool | asyncpg.Connection, shop: Shop, query: dict[
     if query.get("notified") is not None:
         w.clauses.append(NOTIFIED[query["notified"]])
     limit, args = listing.limit_offset(w, query["page"], query["per_page"])
-    rows = await conn.fetch(queries.list_sql(w, limit), *args)
-    total, _ = await listing.count(conn, queries.LIST_FROM, w)
+    rows, total, _ = await listing.page_and_count(conn, queries.list_sql(w, limit), args, queries.LIST_FROM, w)
     return rows, total

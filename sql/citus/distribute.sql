@@ -29,3 +29,5 @@ SELECT create_distributed_table('report_signups_daily', 'shop_id', colocate_with
 SELECT create_distributed_table('report_variant_demand', 'shop_id', colocate_with => 'customers');
 SELECT create_distributed_table('report_notifications_daily', 'shop_id', colocate_with => 'customers');
 SELECT create_distributed_table('report_variant_demand_monthly', 'shop_id', colocate_with => 'customers');
+SELECT create_distributed_table('report_signup_deltas', 'shop_id', colocate_with => 'customers');
+SELECT create_distributed_table('report_notification_deltas', 'shop_id', colocate_with => 'customers');
