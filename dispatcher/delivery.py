@@ -60,10 +60,18 @@ OVER_PLAN = """
 UPDATE notifications SET status = 'blocked', blocked_reason = 'plan_limit', plan_counted = false
 WHERE shop_id = $1 AND notification_id = ANY($2::uuid[])
 """
+# The latest attempt per send key, one probe of the unique (shop_id, send_key,
+# attempt) index each: a plan shape no statistics can change (a scan of the
+# job's rows instead, chosen while the job's rows were few, made every chunk
+# of a big restock slower than the one before).
 LATEST_ATTEMPTS = """
-SELECT DISTINCT ON (signup_id) notification_id, signup_id, status, plan_counted, created_at
-FROM notifications WHERE shop_id = $1 AND signup_id = ANY($2::uuid[]) AND job_id = $3
-ORDER BY signup_id, attempt DESC
+SELECT n.notification_id, n.signup_id, n.status, n.plan_counted, n.created_at
+FROM unnest($2::text[]) AS k(send_key)
+CROSS JOIN LATERAL (
+    SELECT notification_id, signup_id, status, plan_counted, created_at FROM notifications
+    WHERE shop_id = $1 AND send_key = k.send_key
+    ORDER BY attempt DESC LIMIT 1
+) n
 """
 RECORD_OUTCOMES = """
 UPDATE notifications n SET status = r.status, provider = r.provider,
@@ -201,9 +209,8 @@ async def already_attempted(rt: Runtime, chunk: Chunk, signups: list[Any]) -> se
     if not signups:
         return set()
     shop_id, job_id = chunk.job["shop_id"], chunk.job["job_id"]
-    # By signup (its index), not by send key: the planner finds a few rows per
-    # signup whatever the shop's size, where the key index can be misjudged.
-    rows = await rt.conns.pool.fetch(LATEST_ATTEMPTS, shop_id, [s["signup_id"] for s in signups], job_id)
+    keys = [send_key(job_id, s["signup_id"]) for s in signups]
+    rows = await rt.conns.pool.fetch(LATEST_ATTEMPTS, shop_id, keys)
     orphans = [r for r in rows if r["status"] == "sending"]
     if orphans:
         async with rt.conns.pool.acquire() as conn, conn.transaction():
@@ -301,8 +308,8 @@ async def send_with_retries(rt: Runtime, chunk: Chunk, attempt: Attempt, cancell
 
 
 class OutcomeWriter:
-    """Outcomes written in small batches as they come (every 50 ms or 100
-    sends), so that a worker killed mid-chunk leaves only its last instant of
+    """Outcomes written in small batches as they come (every 50 ms or
+    DISPATCH_OUTCOME_BATCH sends), so that a worker killed mid-chunk leaves only its last instant of
     sends with an unknown outcome, while a fast provider still gets set-based
     writes."""
 
@@ -391,7 +398,7 @@ async def run_chunk(rt: Runtime, job: Any, claimed: list[Any]) -> None:
 
         gate = asyncio.Semaphore(rt.tuning.send_concurrency)
         cancelled = CancelWatch(rt, shop_id, job["job_id"])
-        outcomes = OutcomeWriter(rt, chunk)
+        outcomes = OutcomeWriter(rt, chunk, size=rt.tuning.outcome_batch)
 
         async def one(a: Attempt) -> None:
             async with gate:

@@ -12,8 +12,15 @@ import asyncpg
 from shared_models.plans import PLANS
 
 ENSURE = "INSERT INTO plan_usage (shop_id, month) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-LOCK = "SELECT used FROM plan_usage WHERE shop_id = $1 AND month = $2 FOR UPDATE"
-ADD = "UPDATE plan_usage SET used = used + $3 WHERE shop_id = $1 AND month = $2 RETURNING used"
+# Lock, grant what the limit ($4, null for none) leaves and add it, in one
+# round trip: concurrent takers queue on this row only until they commit.
+TAKE = """
+WITH cur AS (SELECT used FROM plan_usage WHERE shop_id = $1 AND month = $2 FOR UPDATE)
+UPDATE plan_usage p SET used = p.used + g.granted
+FROM (SELECT LEAST($3::int, GREATEST(0, COALESCE($4::int, 2147483647) - used)) AS granted FROM cur) g
+WHERE p.shop_id = $1 AND p.month = $2
+RETURNING p.used, g.granted
+"""
 REFUND = "UPDATE plan_usage SET used = GREATEST(0, used - $3) WHERE shop_id = $1 AND month = $2"
 USED = "SELECT used FROM plan_usage WHERE shop_id = $1 AND month = $2"
 
@@ -40,12 +47,11 @@ async def take(conn: asyncpg.Connection, shop_id: uuid.UUID, plan: str, month: d
     if wanted <= 0:
         return 0, 0
     limit = PLANS[plan].monthly_alerts
-    await conn.execute(ENSURE, shop_id, month)
-    used = await conn.fetchval(LOCK, shop_id, month)
-    granted = wanted if limit is None else max(0, min(wanted, limit - used))
-    if granted:
-        used = await conn.fetchval(ADD, shop_id, month, granted)
-    return granted, used
+    row = await conn.fetchrow(TAKE, shop_id, month, wanted, limit)
+    if row is None:  # the month's first take
+        await conn.execute(ENSURE, shop_id, month)
+        row = await conn.fetchrow(TAKE, shop_id, month, wanted, limit)
+    return row["granted"], row["used"]
 
 
 async def refund(conn: asyncpg.Connection | asyncpg.Pool, shop_id: uuid.UUID, month: dt.date, units: int) -> None:

@@ -25,6 +25,7 @@ class Tuning:
     parallel_chains: int = 2  # chains per job, so several workers share a big restock
     send_concurrency: int = 16  # provider calls in flight per chunk
     open_slice: int = 32  # attempt rows written (and allowance taken) at a time
+    outcome_batch: int = 100  # outcomes written together (fewer, larger writes for fast providers)
     max_attempts: int = 3  # transient failures: attempt rows before giving up
     retry_delay: float = 0.5  # backoff base, doubled per attempt
     max_rate_limit_waits: int = 10  # provider 429s waited out per message
@@ -42,6 +43,7 @@ class Tuning:
             parallel_chains=int(_env_float("DISPATCH_PARALLEL_CHAINS", d.parallel_chains)),
             send_concurrency=int(_env_float("DISPATCH_SEND_CONCURRENCY", d.send_concurrency)),
             open_slice=int(_env_float("DISPATCH_OPEN_SLICE", d.open_slice)),
+            outcome_batch=int(_env_float("DISPATCH_OUTCOME_BATCH", d.outcome_batch)),
             max_attempts=int(_env_float("DISPATCH_MAX_ATTEMPTS", d.max_attempts)),
             retry_delay=_env_float("DISPATCH_RETRY_DELAY", d.retry_delay),
             reminder_seconds=_env_float("DISPATCH_REMINDER_SECONDS", d.reminder_seconds),

@@ -42,11 +42,14 @@ async def page(pool: asyncpg.Pool, shop_id: Any, query: dict[str, Any], tz: str
                ) -> tuple[list[asyncpg.Record], int, bool]:
     w = where(shop_id, query, tz)
     limit, args = listing.limit_offset(w, query["page"], query["per_page"])
-    # The page's keys from the index first, then only their rows (a deep page
-    # skips index entries, not heap rows).
-    sql = (f"WITH page AS MATERIALIZED (SELECT notification_id, created_at FROM notifications WHERE {w.sql} "
-           f"ORDER BY created_at DESC, notification_id DESC {limit}) "
-           f"SELECT {', '.join('n.' + c.strip() for c in COLUMNS.split(','))} FROM page p "
-           "JOIN notifications n ON n.shop_id = $1 AND n.notification_id = p.notification_id "
-           "ORDER BY p.created_at DESC, p.notification_id DESC")
-    return await listing.page_and_count(pool, sql, args, "notifications", w)
+    return await listing.page_and_count(pool, page_sql(w, limit), args, "notifications", w)
+
+
+def page_sql(w: listing.Where, limit: str) -> str:
+    """The page's keys from the index first, then only their rows (a deep
+    page skips index entries, not heap rows)."""
+    return (f"WITH page AS MATERIALIZED (SELECT notification_id, created_at FROM notifications WHERE {w.sql} "
+            f"ORDER BY created_at DESC, notification_id DESC {limit}) "
+            f"SELECT {', '.join('n.' + c.strip() for c in COLUMNS.split(','))} FROM page p "
+            "JOIN notifications n ON n.shop_id = $1 AND n.notification_id = p.notification_id "
+            "ORDER BY p.created_at DESC, p.notification_id DESC")
