@@ -15,6 +15,7 @@ from shared_models.embedded import EmbeddedRedis, data_root, free_port, start_po
 SCRIPT = Path(sys.executable).parent / "backinstock"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "api_service.cli"]
 DB_NAME = "bis_bench"
+LOGS = Path(__file__).resolve().parent / "results" / "logs"
 
 
 def with_database(url: str, name: str) -> str:
@@ -50,9 +51,13 @@ class BenchEnv:
                 "RATE_LIMIT_BURST": "1000000", "LOG_LEVEL": "WARNING", "DB_POOL_MAX": "20", **extra}
 
     async def spawn(self, *args: str, **extra: str) -> asyncio.subprocess.Process:
-        proc = await asyncio.create_subprocess_exec(
-            *COMMAND, *args, env=self.process_env(**extra),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        """Our processes log warnings and errors (JSON lines) to
+        bench/results/logs/<command>-<n>.log: a failed section can be diagnosed."""
+        LOGS.mkdir(parents=True, exist_ok=True)
+        with open(LOGS / f"{args[0]}-{len(self.processes)}.log", "wb") as log:
+            proc = await asyncio.create_subprocess_exec(
+                *COMMAND, *args, env=self.process_env(**extra),
+                stdout=asyncio.subprocess.DEVNULL, stderr=log)
         self.processes.append(proc)
         return proc
 

@@ -74,17 +74,15 @@ $t$ $q$;
 -- generated as static SQL (PL/pgSQL caches their plans).
 DO $gen$
 DECLARE
-    signup_cols text := 'shop_id, variant_id, product_id, channel, created_at, converted_at, last_notified_at,
-                         unsubscribed_at, optin_required, optin_confirmed_at';
     inserted text := 'SELECT 1 AS sign, false AS gone, n.* FROM new_rows n';
     deleted text := 'SELECT -1 AS sign, true AS gone, o.* FROM old_rows o';
-    -- An old version "left" when its (variant, product, channel, created_at) changed.
-    signups_updated text := format(
-        'SELECT -1 AS sign, (o.variant_id, o.product_id, o.channel, o.created_at)
-                IS DISTINCT FROM (n.variant_id, n.product_id, n.channel, n.created_at) AS gone, %1$s
-         FROM old_rows o JOIN new_rows n ON n.shop_id = o.shop_id AND n.signup_id = o.signup_id
-         UNION ALL SELECT 1, false, %2$s FROM new_rows n',
-        regexp_replace(signup_cols, '(\w+)', 'o.\1', 'g'), regexp_replace(signup_cols, '(\w+)', 'n.\1', 'g'));
+    -- An old version "left" when its (variant, product, channel, created_at)
+    -- changed: then no new version shares its partition. A window, not a
+    -- join of the transition tables (they have no statistics: a planner's
+    -- nested loop over a 100,000-row transfer never finished).
+    signups_updated text := 'SELECT u.*, u.sign < 0 AND count(*) OVER (PARTITION BY u.signup_id, u.variant_id,
+                                    u.product_id, u.channel, u.created_at) = 1 AS gone
+                             FROM (SELECT -1 AS sign, o.* FROM old_rows o UNION ALL SELECT 1, n.* FROM new_rows n) u';
     notifications_updated text := 'SELECT -1 AS sign, o.* FROM old_rows o UNION ALL SELECT 1, n.* FROM new_rows n';
     fn text := 'CREATE OR REPLACE FUNCTION %I() RETURNS trigger LANGUAGE plpgsql AS %L';
 BEGIN
@@ -103,6 +101,53 @@ BEGIN
                    format('BEGIN %s; RETURN NULL; END', format(report_sql_notification_deltas(), deleted)));
 END
 $gen$;
+
+-- Latest signup times of the groups whose latest signup may have left (021's
+-- recompute, with every join an equality): a row's own channel and 'all' are
+-- two join rows, not `channel IN (…)`, so that a big delete's thousands of
+-- groups are matched by hash or key, never by scanning the rollups per group.
+CREATE OR REPLACE FUNCTION report_sql_signups_recompute() RETURNS text LANGUAGE sql IMMUTABLE AS $q$ SELECT $t$
+WITH g AS (
+    SELECT o.shop_id, o.variant_id, o.product_id, o.channel, (o.created_at AT TIME ZONE sh.timezone)::date AS day,
+           sh.timezone, max(o.created_at) AS gone
+    FROM (%1$s) o JOIN shops sh ON sh.shop_id = o.shop_id
+    GROUP BY 1, 2, 3, 4, 5, 6
+), by_channel AS (
+    SELECT g.shop_id, g.variant_id, g.product_id, c.channel, g.day, g.timezone, g.gone
+    FROM g CROSS JOIN LATERAL (VALUES (g.channel), ('all')) AS c(channel)
+), monthly AS (
+    UPDATE report_variant_demand_monthly r SET last_requested_at = (
+        SELECT max(s.created_at) FROM signups s
+        WHERE s.shop_id = r.shop_id AND s.variant_id = r.variant_id AND s.product_id = r.product_id
+          AND (r.channel = 'all' OR s.channel = r.channel)
+          AND s.created_at >= (r.month::timestamp AT TIME ZONE m.timezone)
+          AND s.created_at < ((r.month + interval '1 month')::timestamp AT TIME ZONE m.timezone))
+    FROM (SELECT shop_id, variant_id, product_id, channel, date_trunc('month', day)::date AS month, timezone,
+                 max(gone) AS gone
+          FROM by_channel GROUP BY 1, 2, 3, 4, 5, 6) m
+    WHERE r.shop_id = m.shop_id AND r.channel = m.channel AND r.month = m.month AND r.variant_id = m.variant_id
+      AND r.product_id = m.product_id AND r.last_requested_at <= m.gone
+), daily AS (
+    UPDATE report_signups_daily r SET last_created_at = (
+        SELECT max(s.created_at) FROM signups s
+        WHERE s.shop_id = r.shop_id AND s.variant_id = r.variant_id AND s.product_id = r.product_id
+          AND s.channel = r.channel
+          AND s.created_at >= (r.day::timestamp AT TIME ZONE g.timezone)
+          AND s.created_at < ((r.day + 1)::timestamp AT TIME ZONE g.timezone)
+          AND report_signup_state(s.converted_at, s.last_notified_at, s.unsubscribed_at,
+                                  s.optin_required, s.optin_confirmed_at) = r.state)
+    FROM g
+    WHERE r.shop_id = g.shop_id AND r.variant_id = g.variant_id AND r.product_id = g.product_id
+      AND r.channel = g.channel AND r.day = g.day AND r.last_created_at <= g.gone
+)
+UPDATE report_variant_demand r SET last_requested_at = (
+    SELECT max(s.created_at) FROM signups s
+    WHERE s.shop_id = r.shop_id AND s.variant_id = r.variant_id AND s.product_id = r.product_id
+      AND (r.channel = 'all' OR s.channel = r.channel))
+FROM (SELECT shop_id, variant_id, product_id, channel, max(gone) AS gone FROM by_channel GROUP BY 1, 2, 3, 4) v
+WHERE r.shop_id = v.shop_id AND r.channel = v.channel AND r.variant_id = v.variant_id
+  AND r.product_id = v.product_id AND r.last_requested_at <= v.gone
+$t$ $q$;
 
 -- Folds one shop's deltas into its rollups. Concurrent folds of a shop take
 -- turns (a transaction-level advisory lock); with `wait` false a fold that
