@@ -30,6 +30,8 @@ class Table:
               goal_absolute: float | None = None) -> None:
         value = median([r["per_second"] for r in runs])
         floor = median([f["per_second"] for f in floors])
+        if len(runs) > 1:
+            self.note(metric, "runs: " + ", ".join(f"{r['per_second']:,.0f}/s" for r in runs))
         if goal is not None:
             self.add(metric, value, "/s", floor=floor, goal=f">= {goal:.0%} of floor", met=value / floor >= goal,
                      target=goal * floor)

@@ -116,3 +116,24 @@ async def test_concurrent_folds_count_each_change_once(api, pool, shop):
 
 async def _gone(pool, shop_id) -> bool:
     return not await pool.fetchval("SELECT count(*) FROM shops WHERE shop_id = $1", shop_id)
+
+
+async def test_dispatchers_fold_deltas_in_the_background(api, pool, shop, config):
+    """With no report asked for, a running dispatcher still moves the deltas
+    into the rollups (every DISPATCH_FOLD_SECONDS)."""
+    for n in range(5):
+        await signup(api, shop, variant_id=4200, product_id=9200, item=7200, email=f"bg-{n}@example.com")
+
+    async def pending() -> int:
+        return await pool.fetchval("SELECT count(*) FROM report_signup_deltas WHERE shop_id = $1", shop.shop_id)
+
+    assert await pending() > 0
+    async with running_workers(config, fold_seconds=0.1):
+        await wait_for(lambda: _none(pending), what="deltas folded")
+    total = await pool.fetchval("SELECT total FROM report_variant_demand WHERE shop_id = $1 AND channel = 'all' "
+                                "AND variant_id = 4200", shop.shop_id)
+    assert total == 5
+
+
+async def _none(count) -> bool:
+    return await count() == 0
