@@ -47,9 +47,10 @@ FROM signups WHERE shop_id = $1 AND variant_id = $3
 
 async def reset(pool: asyncpg.Pool, redis_url: str, shop_id: uuid.UUID) -> None:
     for sql in RESET:
-        await pool.execute(sql, shop_id)
-    # The last run's dead rows gone, as autovacuum would (all-visible pages are skipped: cheap).
-    await pool.execute("VACUUM ANALYZE notifications, signups, job_targets")
+        await pool.execute(sql, shop_id, timeout=600)
+    # The last run's dead rows gone, as autovacuum would. All-visible heap pages
+    # are skipped, but removing dead rows scans every index: no 30 s limit.
+    await pool.execute("VACUUM ANALYZE notifications, signups, job_targets", timeout=600)
     redis = Redis.from_url(redis_url)
     await redis.flushdb()
     await redis.aclose()
@@ -69,7 +70,9 @@ async def webhook(api_url: str, domain: str, secret: str, item: int) -> None:
 async def fanout(env: BenchEnv, pool: asyncpg.Pool, api_url: str, shop, variant_id: int, item: int,
                  workers: int, expected: int) -> dict[str, float]:
     await reset(pool, env.redis_url, shop.shop_id)
-    procs = [await env.spawn("dispatcher", "--concurrency", "8", **fanout_tuning(workers))
+    # --concurrency 4 = chains per worker: a worker takes at most its share
+    # of a restock's chains.
+    procs = [await env.spawn("dispatcher", "--concurrency", "4", **fanout_tuning(workers))
              for _ in range(workers)]
     await asyncio.sleep(2)  # bench only: let the workers connect before the clock starts
     started = time.perf_counter()
