@@ -34,22 +34,24 @@ class Shop:
     currency: str
     timezone: str
     storefront_domains: tuple[str, ...] = ()
-    # The shop's effective settings when the query that found the shop read
-    # them too (the API key lookup does: one round trip less per request).
-    settings: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # The shop's stored settings overrides when the query that found the shop
+    # read them too (the API key lookup does: one round trip less per request).
+    overrides: Any = field(default=_NOT_READ, compare=False, repr=False)
 
     @classmethod
     def from_row(cls, row: Any) -> "Shop":
-        overrides = row.get("settings_overrides", _NOT_READ)
         return cls(
             shop_id=row["shop_id"], domain=row["domain"], name=row["name"], plan=row["plan"],
             currency=row["currency"], timezone=row["timezone"],
             storefront_domains=tuple(row["storefront_domains"] or ()),
-            settings=None if overrides is _NOT_READ else effective(overrides),
+            overrides=row.get("settings_overrides", _NOT_READ),
         )
 
     async def effective_settings(self, conn: Any) -> dict[str, Any]:
-        return self.settings if self.settings is not None else await load_effective(conn, self.shop_id)
+        """Merged with the defaults only when asked (most requests never are)."""
+        if self.overrides is _NOT_READ:
+            return await load_effective(conn, self.shop_id)
+        return effective(self.overrides)
 
     @property
     def domains(self) -> tuple[str, ...]:

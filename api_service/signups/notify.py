@@ -14,7 +14,7 @@ from api_service.observability.log_context import current_request_id
 from api_service.signups import queries
 from shared_models import jobs
 from shared_models.queue import RUN_JOB
-from shared_models.settings import applicable, load_effective
+from shared_models.settings import applicable
 
 LOCK_ONE = """
 SELECT last_notified_at IS NOT NULL AS notified FROM signups
@@ -57,7 +57,7 @@ async def notify_signup(call: Call) -> Reply:
 async def batching(call: Call, batched: bool) -> tuple[int | None, int, str]:
     if not batched:
         return None, 0, "oldest_first"
-    delivery = applicable(await load_effective(call.pool, call.shop.shop_id), call.shop.plan)["delivery"]
+    delivery = applicable(await call.shop.effective_settings(call.pool), call.shop.plan)["delivery"]
     return delivery["batch_size"], delivery["batch_interval_minutes"], delivery["order"]
 
 
