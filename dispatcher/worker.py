@@ -81,6 +81,13 @@ async def close_runtime(rt: Runtime) -> None:
     await rt.conns.pool.close()
 
 
+# arq cron job names; a tick's job id is "<name>:<ms>", and arq keeps its
+# in-progress key for a minute after it ran, so that no other worker runs it again.
+REPORT_EMAILS_CRON = "report_emails"
+ORDER_TAGS_CRON = "order_tags"
+CRON_NAMES = (REPORT_EMAILS_CRON, ORDER_TAGS_CRON)
+
+
 def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int = 10,
                  burst: bool = False, handle_signals: bool = True,
                  metrics_address: tuple[str, int] | None = None) -> Worker:
@@ -122,8 +129,8 @@ def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int 
         # Scheduled work, each tick run by one worker (arq's unique cron job ids):
         # report emails hourly (a shop's period ends at its own midnight), order tags every 10 s.
         cron_jobs=[
-            cron(report_emails_cron, name="report_emails", minute={5}, second={0}, timeout=600, keep_result=0),
-            cron(order_tags_cron, name="order_tags", second=set(range(0, 60, 10)), timeout=120, keep_result=0),
+            cron(report_emails_cron, name=REPORT_EMAILS_CRON, minute={5}, second={0}, timeout=600, keep_result=0),
+            cron(order_tags_cron, name=ORDER_TAGS_CRON, second=set(range(0, 60, 10)), timeout=120, keep_result=0),
         ],
         queue_name=config.queue_name,
         redis_settings=queue.settings,

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from dispatcher.runtime import Tuning
+from dispatcher.webhooks.process import process_webhook
+from dispatcher.worker import build_runtime, close_runtime
 from tests.dispatch_support import running_workers, wait_for
 from tests.factories import signup_body
 from tests.shopify import inventory_update, product, send_webhook
@@ -153,6 +156,27 @@ async def test_only_when_published_waits_for_publication(client, api, pool, shop
         await send_webhook(client, shop, "products/update", live)
         await wait_for(lambda: _sent(pool, shop, 1), what="sent once published")
     assert await pool.fetchval("SELECT status FROM restocks WHERE shop_id = $1", shop.shop_id) == "started"
+
+
+async def test_a_shops_webhooks_are_handled_in_the_order_received(client, api, pool, shop, config):
+    """The inventory update's job runs first, yet the draft received before it
+    is handled before it: the restock waits for publication."""
+    await make_signups(api, shop, 1)
+    await api.patch("/back_in_stock/settings/delivery", json={"only_when_published": True})
+    draft = product(9001, [{"id": 4001, "inventory_item_id": 7001, "inventory_quantity": 0}],
+                    status="draft", published_at=None, updated_at="2026-11-26T09:00:00Z")
+    await send_webhook(client, shop, "products/update", draft, webhook_id="w-draft")
+    await send_webhook(client, shop, "inventory_levels/update", inventory_update(7001, 4), webhook_id="w-level")
+    rt = await build_runtime(config, Tuning())
+    try:
+        assert await process_webhook(rt, shop.shop_id, "w-level") == "level stored"
+        assert await process_webhook(rt, shop.shop_id, "w-draft") is None  # already handled, in turn
+    finally:
+        await close_runtime(rt)
+    handled = await pool.fetch("SELECT webhook_id FROM webhook_events WHERE shop_id = $1 ORDER BY processed_at",
+                               shop.shop_id)
+    assert [r["webhook_id"] for r in handled] == ["w-draft", "w-level"]
+    assert await pool.fetchval("SELECT status FROM restocks WHERE shop_id = $1", shop.shop_id) == "waiting_publish"
 
 
 async def test_products_update_quantity_is_a_restock_signal_and_shopify_wins(client, api, pool, shop, config):

@@ -1,8 +1,16 @@
-"""process_webhook: one stored event, handled once, inside one transaction."""
+"""process_webhook: a shop's stored events handled once each, in the order received.
+
+Shopify sends `products/update` (unpublished) and `inventory_levels/update`
+moments apart; handled side by side, the restock could read the product as it
+was before. So each event's job takes the shop's turn (a transaction-level
+advisory lock) and handles the shop's oldest unprocessed event first, until
+its own is done: one event per transaction, never two of a shop at once."""
 from __future__ import annotations
 
 import logging
 import uuid
+
+import asyncpg
 
 from dispatcher.restocks import Started
 from dispatcher.runner import start_chains
@@ -11,10 +19,19 @@ from dispatcher.webhooks import catalog, inventory, orders, shop_events
 
 log = logging.getLogger("backinstock.webhooks")
 
+SHOP_TURN = "SELECT pg_advisory_xact_lock(hashtextextended('webhooks/' || $1::uuid::text, 0))"
+# The oldest unprocessed event not received after `$2` (webhook_events_unprocessed).
+# shop/redact is left to its own job: it deletes the shop, events and all.
+OLDEST_EVENT = """
+SELECT webhook_id, topic, payload, triggered_at, received_at FROM webhook_events
+WHERE shop_id = $1 AND processed_at IS NULL AND topic <> 'shop/redact'
+  AND received_at <= (SELECT received_at FROM webhook_events WHERE shop_id = $1 AND webhook_id = $2)
+ORDER BY received_at, webhook_id
+LIMIT 1
+"""
 CLAIM_EVENT = """
 SELECT webhook_id, topic, payload, triggered_at, received_at FROM webhook_events
 WHERE shop_id = $1 AND webhook_id = $2 AND processed_at IS NULL
-FOR UPDATE SKIP LOCKED
 """
 SHOP = "SELECT * FROM shops WHERE shop_id = $1"
 DONE = "UPDATE webhook_events SET processed_at = now(), outcome = $3 WHERE shop_id = $1 AND webhook_id = $2"
@@ -33,25 +50,46 @@ TOPICS = {
 
 
 async def process_webhook(rt: Runtime, shop_id: uuid.UUID, webhook_id: str) -> str | None:
-    """Returns the outcome recorded, or None if another worker has it / it was done."""
+    """Returns this event's outcome, or None if it was already handled."""
     pool = rt.conns.pool
-    started: list[Started] = []
     if await shop_events.is_shop_redact(pool, shop_id, webhook_id):
         await shop_events.shop_redact(pool, shop_id)
         log.info("shop %s redacted", shop_id)
         return "shop redacted"
-    async with pool.acquire() as conn, conn.transaction():
-        event = await conn.fetchrow(CLAIM_EVENT, shop_id, webhook_id)
+    while True:
+        try:
+            handled, outcome = await _handle_next(rt, shop_id, webhook_id, oldest_first=True)
+        except Exception:
+            # An earlier event that fails (a bug) must not hold back the later
+            # ones for ever: its own job and the sweep retry it; this one goes on.
+            log.exception("webhooks of shop %s failed in turn; trying %s on its own", shop_id, webhook_id)
+            handled, outcome = await _handle_next(rt, shop_id, webhook_id, oldest_first=False)
+        if handled is None or handled == webhook_id:
+            return outcome
+
+
+async def _handle_next(rt: Runtime, shop_id: uuid.UUID, webhook_id: str, *, oldest_first: bool
+                       ) -> tuple[str | None, str | None]:
+    """Handles one event in one transaction: the shop's oldest pending one up to
+    `webhook_id`, or `webhook_id` itself. Returns (the event handled, its outcome)."""
+    started: list[Started] = []
+    async with rt.conns.pool.acquire() as conn, conn.transaction():
+        await conn.execute(SHOP_TURN, shop_id)
+        event = await conn.fetchrow(OLDEST_EVENT if oldest_first else CLAIM_EVENT, shop_id, webhook_id)
         if event is None:
-            return None
-        shop = await conn.fetchrow(SHOP, shop_id)
-        handler = TOPICS.get(event["topic"])
-        if handler is None:
-            outcome = "ignored topic"
-        else:
-            outcome, started = await handler(conn, shop, event["payload"] or {}, event)
-        await conn.execute(DONE, shop_id, webhook_id, outcome)
+            return None, None
+        outcome, started = await _dispatch(conn, shop_id, event)
+        await conn.execute(DONE, shop_id, event["webhook_id"], outcome)
     for s in started:
         await start_chains(rt, shop_id, s.job_id, s.targets)
-    log.info("webhook %s %s: %s", event["topic"], webhook_id, outcome)
-    return outcome
+    log.info("webhook %s %s: %s", event["topic"], event["webhook_id"], outcome)
+    return event["webhook_id"], outcome
+
+
+async def _dispatch(conn: asyncpg.Connection, shop_id: uuid.UUID, event: asyncpg.Record
+                    ) -> tuple[str, list[Started]]:
+    handler = TOPICS.get(event["topic"])
+    if handler is None:
+        return "ignored topic", []
+    shop = await conn.fetchrow(SHOP, shop_id)
+    return await handler(conn, shop, event["payload"] or {}, event)
