@@ -106,6 +106,38 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
+def _cpu_seconds(pid: str) -> float:
+    """User + system CPU of a process so far (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(api_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the API process, of every PostgreSQL process
+    (per pid: a diff counts the backends alive at the end, the API's pooled
+    ones, including those connected meanwhile) and of this bench process."""
+    postgres = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    postgres[entry.name] = _cpu_seconds(entry.name)
+            except OSError:
+                continue
+    own = os.times()
+    return {"api": _cpu_seconds(str(api_pid)), "bench": own.user + own.system, **{f"pg{k}": v for k, v in postgres.items()}}
+
+
+def cpu_per_unit(before: dict[str, float], after: dict[str, float], units: int) -> dict[str, float]:
+    """Milliseconds of CPU per unit of work: API, PostgreSQL, bench client."""
+    pg = sum(after[k] - before.get(k, 0.0) for k in after if k.startswith("pg"))
+    return {"api": 1000 * (after["api"] - before["api"]) / units, "postgres": 1000 * pg / units,
+            "bench client": 1000 * (after["bench"] - before["bench"]) / units}
+
+
 async def machine(db_url: str) -> dict[str, str]:
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -40,7 +40,27 @@ async def creates(api_url: str, key: str, domain: str, seconds: float) -> dict[s
         await asyncio.gather(*(client() for _ in range(CLIENTS)))
         elapsed = time.perf_counter() - started
     return {"per_second": len(latencies) / elapsed, "p50_ms": ms(percentile(latencies, 50)),
-            "p99_ms": ms(percentile(latencies, 99))}
+            "p99_ms": ms(percentile(latencies, 99)), "count": len(latencies)}
+
+
+async def empty_requests(api_url: str, seconds: float) -> dict[str, float]:
+    """GET /healthz (no I/O behind it) at 32 clients: what HTTP alone costs on
+    this machine, with the same client as the creates."""
+    done = 0
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    async with aiohttp.ClientSession(api_url, connector=connector) as session:
+        async def client() -> None:
+            nonlocal done
+            while time.perf_counter() < deadline:
+                async with session.get("/healthz") as resp:
+                    await resp.read()
+                done += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(CLIENTS)))
+        elapsed = time.perf_counter() - started
+    return {"per_second": done / elapsed}
 
 
 async def insert_floor(db_url: str, shop_id: uuid.UUID, seconds: float) -> dict[str, float]:

@@ -25,3 +25,18 @@ def test_a_missed_latency_goal_says_how_many_times_over():
     out = render(table)
     assert "| list signups?none p99 | 30.0 ms |  |  | < 20 ms | **no** (1.5x the goal) |" in out
     assert "| list signups?status p99 | 12.0 ms |  |  | < 20 ms | yes |" in out
+
+
+def test_cpu_per_unit_counts_the_processes_alive_at_the_end():
+    from bench.env import cpu_per_unit
+    before = {"api": 10.0, "bench": 2.0, "pg100": 5.0, "pg200": 1.0}
+    after = {"api": 11.0, "bench": 2.5, "pg100": 6.5, "pg300": 0.5}  # pg200 gone, pg300 connected meanwhile
+    assert cpu_per_unit(before, after, 1000) == {"api": 1.0, "postgres": 2.0, "bench client": 0.5}
+
+
+def test_cpu_by_process_reads_this_process():
+    import os
+    from bench.env import cpu_by_process
+    sum(i * i for i in range(200_000))  # some CPU of our own
+    got = cpu_by_process(os.getpid())
+    assert got["api"] > 0 and got["bench"] > 0

@@ -68,3 +68,18 @@ async def test_distribute_sql_names_every_table(pool, tables, repo_root):
     reference = set(re.findall(r"create_reference_table\('(\w+)'\)", text))
     assert reference == REFERENCE
     assert distributed == tables - REFERENCE
+
+
+async def test_distributed_functions_name_existing_signatures(pool, repo_root):
+    """Each create_distributed_function names a function of the schema, by
+    its exact argument types, distributed by its shop argument."""
+    text = (repo_root / "sql" / "citus" / "distribute.sql").read_text()
+    calls = re.findall(r"create_distributed_function\(\s*((?:'[^']*'\s*)+),\s*distribution_arg_name => '(\w+)'",
+                       text)
+    assert calls, "no distributed function"
+    for literal, arg in calls:
+        signature = "".join(re.findall(r"'([^']*)'", literal))
+        oid = await pool.fetchval("SELECT to_regprocedure($1)::oid", signature)
+        assert oid is not None, signature
+        args = await pool.fetchval("SELECT proargnames FROM pg_proc WHERE oid = $1", oid)
+        assert args[0] == arg == "p_shop", signature

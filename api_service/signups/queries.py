@@ -28,108 +28,27 @@ DELETE = "DELETE FROM signups WHERE shop_id = $1 AND signup_id = $2 RETURNING si
 # --- create -----------------------------------------------------------------
 
 # Creates on a variant (shared) and transfers into it (exclusive) take turns,
-# so a transfer never misses an open signup created while it merges.
+# so a transfer never misses an open signup created while it merges. The
+# shared side is taken in signup_create: the key must stay the same there.
 VARIANT_LOCK_KEY = "hashtextextended($1::uuid::text || '/' || $2::bigint::text, 0)"
 LOCK_VARIANT_EXCLUSIVE = f"SELECT pg_advisory_xact_lock({VARIANT_LOCK_KEY})"
 
-VARIANT_PRODUCT = "SELECT product_id FROM variants WHERE shop_id = $1 AND variant_id = $2"
-# The create's first statement: the shared lock, then the catalog row (all
-# nulls when the variant is unknown), in one round trip.
-LOCK_AND_READ_VARIANT = f"""
-WITH locked AS MATERIALIZED (SELECT pg_advisory_xact_lock_shared({VARIANT_LOCK_KEY}))
-SELECT v.source, v.product_id, v.inventory_item_id, v.product_title, v.variant_title, v.sku, v.vendor, v.url
-FROM locked LEFT JOIN variants v ON v.shop_id = $1 AND v.variant_id = $2
-"""
+# The whole create (catalog, customer, signup) in one round trip:
+# sql/024_signup_create.sql says what each step does.
+PRODUCT_FIELDS = ("title", "variant_title", "sku", "vendor", "url")  # the request's product.<field>s
+CONTACTS = ("email", "phone", "push_token")
+DETAILS = ("name", "accepts_marketing", "locale", "country_code")
+CREATE = f"SELECT result_id, created FROM signup_create({', '.join(f'${i}' for i in range(1, 27))})"
 
-# Fill the catalog from the request until Shopify describes the variant: rows
-# whose source is 'shopify' are never touched. Given values replace, missing
-# ones keep what is stored; an unchanged row is not rewritten.
-UPSERT_VARIANT = """
-INSERT INTO variants AS v (shop_id, variant_id, product_id, inventory_item_id, product_title,
-                           variant_title, sku, vendor, url)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-ON CONFLICT (shop_id, variant_id) DO UPDATE SET
-    product_id = EXCLUDED.product_id,
-    inventory_item_id = COALESCE(EXCLUDED.inventory_item_id, v.inventory_item_id),
-    product_title = COALESCE(EXCLUDED.product_title, v.product_title),
-    variant_title = COALESCE(EXCLUDED.variant_title, v.variant_title),
-    sku = COALESCE(EXCLUDED.sku, v.sku),
-    vendor = COALESCE(EXCLUDED.vendor, v.vendor),
-    url = COALESCE(EXCLUDED.url, v.url),
-    updated_at = now()
-WHERE v.source = 'api'
-  AND (v.product_id, v.inventory_item_id, v.product_title, v.variant_title, v.sku, v.vendor, v.url)
-      IS DISTINCT FROM
-      (EXCLUDED.product_id, COALESCE(EXCLUDED.inventory_item_id, v.inventory_item_id),
-       COALESCE(EXCLUDED.product_title, v.product_title), COALESCE(EXCLUDED.variant_title, v.variant_title),
-       COALESCE(EXCLUDED.sku, v.sku), COALESCE(EXCLUDED.vendor, v.vendor), COALESCE(EXCLUDED.url, v.url))
-"""
 
-CUSTOMER_COLUMNS = """customer_id, email, phone, push_token, name, accepts_marketing, locale, country_code"""
+def lookup_key(customer: dict[str, Any]) -> str:
+    """The contact a customer is found by: the first given of CONTACTS (the
+    schema guarantees the channel's one is)."""
+    for key in CONTACTS:
+        if customer.get(key) is not None:
+            return key
+    raise ValueError("a customer needs an email, a phone or a push token")
 
-# Find-or-create by one contact: the insert either wins or meets the unique
-# index (waiting for a concurrent insert to commit); the select then finds it.
-INSERT_CUSTOMER = {
-    "email": """
-INSERT INTO customers (shop_id, customer_id, email, name, accepts_marketing, locale, country_code)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (shop_id, lower(email)) WHERE email IS NOT NULL DO NOTHING
-RETURNING """ + CUSTOMER_COLUMNS,
-    "phone": """
-INSERT INTO customers (shop_id, customer_id, phone, name, accepts_marketing, locale, country_code)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (shop_id, phone) WHERE phone IS NOT NULL DO NOTHING
-RETURNING """ + CUSTOMER_COLUMNS,
-    "push_token": """
-INSERT INTO customers (shop_id, customer_id, push_token, name, accepts_marketing, locale, country_code)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (shop_id, push_token) WHERE push_token IS NOT NULL DO NOTHING
-RETURNING """ + CUSTOMER_COLUMNS,
-}
-FIND_CUSTOMER = {
-    "email": f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE shop_id = $1 AND lower(email) = lower($2)",
-    "phone": f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE shop_id = $1 AND phone = $2",
-    "push_token": f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE shop_id = $1 AND push_token = $2",
-}
-
-# Missing details only (never overwrite). A contact another customer already
-# holds is left out rather than violating the unique indexes.
-FILL_CUSTOMER = """
-UPDATE customers c SET
-    email = CASE WHEN c.email IS NULL AND NOT EXISTS (
-                SELECT 1 FROM customers o WHERE o.shop_id = $1 AND lower(o.email) = lower($3))
-            THEN $3 ELSE c.email END,
-    phone = CASE WHEN c.phone IS NULL AND NOT EXISTS (
-                SELECT 1 FROM customers o WHERE o.shop_id = $1 AND o.phone = $4)
-            THEN $4 ELSE c.phone END,
-    push_token = CASE WHEN c.push_token IS NULL AND NOT EXISTS (
-                SELECT 1 FROM customers o WHERE o.shop_id = $1 AND o.push_token = $5)
-            THEN $5 ELSE c.push_token END,
-    name = COALESCE(c.name, $6),
-    accepts_marketing = COALESCE(c.accepts_marketing, $7),
-    locale = COALESCE(c.locale, $8),
-    country_code = COALESCE(c.country_code, $9),
-    updated_at = now()
-WHERE c.shop_id = $1 AND c.customer_id = $2
-"""
-
-# The partial unique index signups_open is the arbiter: concurrent identical
-# creates insert once, the others find that row.
-# Inserted and read back in one statement (no row when the open one exists).
-INSERT_SIGNUP = """
-WITH s AS (
-    INSERT INTO signups (shop_id, signup_id, customer_id, variant_id, product_id, channel, contact,
-                         quantity, source, shopify_market_id, optin_required)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-    ON CONFLICT (shop_id, customer_id, variant_id, channel)
-        WHERE last_notified_at IS NULL AND unsubscribed_at IS NULL DO NOTHING
-    RETURNING *
-)""" + COLUMNS + "FROM s" + JOINS
-OPEN_SIGNUP = """
-SELECT signup_id FROM signups
-WHERE shop_id = $1 AND customer_id = $2 AND variant_id = $3 AND channel = $4
-  AND last_notified_at IS NULL AND unsubscribed_at IS NULL
-"""
 
 # --- list filters -----------------------------------------------------------
 

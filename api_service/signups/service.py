@@ -11,7 +11,7 @@ import asyncpg
 from api_service import listing
 from api_service.context import Shop
 from api_service.errors import NotFound, Unprocessable
-from api_service.signups import catalog, customers, queries
+from api_service.signups import queries
 from api_service.signups.bulk import BulkDeleteResult, TransferResult, bulk_delete, transfer
 from api_service.signups.schemas import CONTACT_FIELD
 from api_service.signups.validators import url_on_domains
@@ -21,10 +21,6 @@ __all__ = ["create_signup", "get_signup", "list_signups", "delete_signup", "bulk
 
 NOT_FOUND = "Signup not found"
 Conn = asyncpg.Connection | asyncpg.Pool
-
-
-class _OpenSignupClosed(Exception):
-    """The open signup we met was alerted or deleted before we could read it."""
 
 
 def check_product_url(shop: Shop, data: dict[str, Any]) -> None:
@@ -39,43 +35,25 @@ async def create_signup(pool: asyncpg.Pool, shop: Shop, data: dict[str, Any], *,
     """Create a signup, or find the customer's open one for that variant and
     channel. Returns (signup row, created). `data` is SignupCreate's output
     (plus an optional shopify_market_id from v1). With `storefront`, an
-    existing customer's details and consent are never changed."""
+    existing customer's details and consent are never changed.
+
+    One round trip does the writes (signup_create, sql/024_signup_create.sql),
+    a second reads the row as every other action shows it."""
     check_product_url(shop, data)
-    async with pool.acquire() as conn:
-        for _ in range(3):
-            try:
-                async with conn.transaction():
-                    return await _create(conn, shop, data, storefront)
-            except _OpenSignupClosed:
-                continue
-    raise RuntimeError("signup create kept racing with sends")
-
-
-async def _create(conn: asyncpg.Connection, shop: Shop, data: dict[str, Any],
-                  storefront: bool) -> tuple[asyncpg.Record, bool]:
-    shop_id = shop.shop_id
-    data = dict(data)
-    stored = await conn.fetchrow(queries.LOCK_AND_READ_VARIANT, shop_id, data["variant_id"])
-    if data.get("product_id") is None:
-        data["product_id"] = stored["product_id"]
-        if data["product_id"] is None:
-            raise Unprocessable.from_fields(
-                {"product_id": ["Required: this variant is not in the catalog yet."]})
-    product_id = await catalog.record_variant(conn, shop_id, data, stored)
-    customer = await customers.find_or_create(conn, shop_id, data["customer"], fill_existing=not storefront)
-    channel = data["channel"]
-    optin_required = bool((await shop.effective_settings(conn))["compliance"]["optin_required"])
-    row = await conn.fetchrow(
-        queries.INSERT_SIGNUP, shop_id, uuid.uuid4(), customer["customer_id"], data["variant_id"],
-        product_id, channel, data["customer"][CONTACT_FIELD[channel]], data["quantity"], data["source"],
+    customer, product, channel = data["customer"], data.get("product") or {}, data["channel"]
+    optin_required = bool((await shop.effective_settings(pool))["compliance"]["optin_required"])
+    created = await pool.fetchrow(
+        queries.CREATE, shop.shop_id, uuid.uuid4(), uuid.uuid4(), data["variant_id"], data.get("product_id"),
+        data.get("inventory_item_id"), *[product.get(k) for k in queries.PRODUCT_FIELDS],
+        queries.lookup_key(customer), *[customer.get(k) for k in (*queries.CONTACTS, *queries.DETAILS)],
+        not storefront, channel, customer[CONTACT_FIELD[channel]], data["quantity"], data["source"],
         data.get("shopify_market_id"), optin_required)
-    if row is not None:
-        return row, True
-    signup_id = await conn.fetchval(queries.OPEN_SIGNUP, shop_id, customer["customer_id"],
-                                    data["variant_id"], channel)
-    if signup_id is None:
-        raise _OpenSignupClosed
-    return await conn.fetchrow(queries.READ, shop_id, signup_id), False
+    if created["result_id"] is None:
+        raise Unprocessable.from_fields({"product_id": ["Required: this variant is not in the catalog yet."]})
+    row = await pool.fetchrow(queries.READ, shop.shop_id, created["result_id"])
+    if row is None:  # erased in the instant between (a customer redaction)
+        raise NotFound(NOT_FOUND)
+    return row, created["created"]
 
 
 async def get_signup(conn: Conn, shop: Shop, signup_id: uuid.UUID) -> asyncpg.Record:
