@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from api_service.admin import shops as admin
+from api_service.signups import queries
 from tests.factories import counts, create, set_optin_required, signup_body
 
 PATH = "/back_in_stock/signups"
@@ -88,6 +89,26 @@ async def test_concurrent_creates_of_one_new_customer_on_many_variants(api, pool
     assert all(r[0] == 201 for r in results), [r[1] for r in results]
     assert len({r[1]["customer"]["id"] for r in results}) == 1
     assert await counts(pool) == (8, 1, 8)
+
+
+async def test_a_create_waits_for_a_transfer_into_its_variant(api, pool, shop):
+    """signup_create's shared variant lock and transfer's exclusive one are the
+    same key: a create on a variant being merged into waits for the merge."""
+    waiting = ("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+               "AND wait_event = 'advisory' AND query LIKE '%signup_create%'")
+    async with pool.acquire() as transfer:
+        tx = transfer.transaction()
+        await tx.start()
+        await transfer.execute(queries.LOCK_VARIANT_EXCLUSIVE, shop.shop_id, 4001)
+        creating = asyncio.create_task(api.post(PATH, json=signup_body(variant_id=4001)))
+        for _ in range(200):  # until the create's backend waits on the lock (at most 10 s)
+            if await pool.fetchval(waiting):
+                break
+            await asyncio.sleep(0.05)
+        assert await pool.fetchval(waiting) == 1 and not creating.done()
+        await tx.rollback()
+    status, out, _ = await creating
+    assert status == 201, out
 
 
 async def test_sms_phone_is_normalized_to_e164(api, pool, shop):
