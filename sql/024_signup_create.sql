@@ -10,7 +10,7 @@
 CREATE FUNCTION signup_create(
     p_shop uuid, p_signup uuid, p_customer uuid, p_variant bigint, p_product bigint, p_inventory_item bigint,
     p_product_title text, p_variant_title text, p_sku text, p_vendor text, p_url text,
-    p_lookup text, p_email text, p_phone text, p_push_token text,
+    p_email text, p_phone text, p_push_token text,
     p_name text, p_accepts_marketing boolean, p_locale text, p_country text, p_fill_existing boolean,
     p_channel text, p_contact text, p_quantity integer, p_source text, p_market bigint, p_optin_required boolean,
     OUT result_id uuid, OUT created boolean)
@@ -21,6 +21,10 @@ DECLARE
     v_known boolean;
     v_product bigint := p_product;
     v_customer_created boolean := false;
+    -- The contact the customer is found by: the first given (the API's schema
+    -- guarantees the channel's one is).
+    v_lookup text := CASE WHEN p_email IS NOT NULL THEN 'email' WHEN p_phone IS NOT NULL THEN 'phone'
+                          ELSE 'push_token' END;
 BEGIN
     -- Creates on a variant (shared) and transfers into it (exclusive) take
     -- turns, so a transfer never misses an open signup created while it merges.
@@ -72,7 +76,7 @@ BEGIN
         SELECT product_id INTO v_product FROM variants WHERE shop_id = p_shop AND variant_id = p_variant;
     END IF;
 
-    -- The customer, found by one contact (p_lookup): the insert either wins or
+    -- The customer, found by one contact (v_lookup): the insert either wins or
     -- meets the unique index (waiting for a concurrent insert to commit); the
     -- select then finds it. A customer erased between the two: insert again.
     FOR attempt IN 1..3 LOOP
@@ -80,17 +84,17 @@ BEGIN
         -- its unique index is then the only one the insert can meet.
         INSERT INTO customers (shop_id, customer_id, email, phone, push_token, name, accepts_marketing, locale,
                                country_code)
-        VALUES (p_shop, p_customer, CASE WHEN p_lookup = 'email' THEN p_email END,
-                CASE WHEN p_lookup = 'phone' THEN p_phone END, CASE WHEN p_lookup = 'push_token' THEN p_push_token END,
+        VALUES (p_shop, p_customer, CASE WHEN v_lookup = 'email' THEN p_email END,
+                CASE WHEN v_lookup = 'phone' THEN p_phone END, CASE WHEN v_lookup = 'push_token' THEN p_push_token END,
                 p_name, p_accepts_marketing, p_locale, p_country)
         ON CONFLICT DO NOTHING
         RETURNING customer_id, email, phone, push_token, name, accepts_marketing, locale, country_code INTO c;
         v_customer_created := FOUND;
         IF v_customer_created THEN
             NULL;
-        ELSIF p_lookup = 'email' THEN  -- one statement per unique index, each planned on its own
+        ELSIF v_lookup = 'email' THEN  -- one statement per unique index, each planned on its own
             SELECT * INTO c FROM customers WHERE shop_id = p_shop AND lower(email) = lower(p_email);
-        ELSIF p_lookup = 'phone' THEN
+        ELSIF v_lookup = 'phone' THEN
             SELECT * INTO c FROM customers WHERE shop_id = p_shop AND phone = p_phone;
         ELSE
             SELECT * INTO c FROM customers WHERE shop_id = p_shop AND push_token = p_push_token;

@@ -38,16 +38,7 @@ LOCK_VARIANT_EXCLUSIVE = f"SELECT pg_advisory_xact_lock({VARIANT_LOCK_KEY})"
 PRODUCT_FIELDS = ("title", "variant_title", "sku", "vendor", "url")  # the request's product.<field>s
 CONTACTS = ("email", "phone", "push_token")
 DETAILS = ("name", "accepts_marketing", "locale", "country_code")
-CREATE = f"SELECT result_id, created FROM signup_create({', '.join(f'${i}' for i in range(1, 27))})"
-
-
-def lookup_key(customer: dict[str, Any]) -> str:
-    """The contact a customer is found by: the first given of CONTACTS (the
-    schema guarantees the channel's one is)."""
-    for key in CONTACTS:
-        if customer.get(key) is not None:
-            return key
-    raise ValueError("a customer needs an email, a phone or a push token")
+CREATE = f"SELECT result_id, created FROM signup_create({', '.join(f'${i}' for i in range(1, 26))})"
 
 
 # --- list filters -----------------------------------------------------------

@@ -45,7 +45,7 @@ async def create_signup(pool: asyncpg.Pool, shop: Shop, data: dict[str, Any], *,
     created = await pool.fetchrow(
         queries.CREATE, shop.shop_id, uuid.uuid4(), uuid.uuid4(), data["variant_id"], data.get("product_id"),
         data.get("inventory_item_id"), *[product.get(k) for k in queries.PRODUCT_FIELDS],
-        queries.lookup_key(customer), *[customer.get(k) for k in (*queries.CONTACTS, *queries.DETAILS)],
+        *[customer.get(k) for k in (*queries.CONTACTS, *queries.DETAILS)],
         not storefront, channel, customer[CONTACT_FIELD[channel]], data["quantity"], data["source"],
         data.get("shopify_market_id"), optin_required)
     if created["result_id"] is None:

@@ -34,6 +34,6 @@ SELECT create_distributed_table('report_notification_deltas', 'shop_id', colocat
 
 -- The create runs where its shop's rows are (one round trip to one node).
 SELECT create_distributed_function(
-    'signup_create(uuid, uuid, uuid, bigint, bigint, bigint, text, text, text, text, text, text, text, text, text,'
+    'signup_create(uuid, uuid, uuid, bigint, bigint, bigint, text, text, text, text, text, text, text, text,'
     ' text, boolean, text, text, boolean, text, text, integer, text, bigint, boolean)',
     distribution_arg_name => 'p_shop', colocate_with => 'customers');
