@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import asyncpg
@@ -48,9 +49,14 @@ class Shop:
         )
 
     async def effective_settings(self, conn: Any) -> dict[str, Any]:
-        """Merged with the defaults only when asked (most requests never are)."""
+        """Merged with the defaults only when asked (most requests never are),
+        once per request (a create asks twice). Callers don't mutate it."""
         if self.overrides is _NOT_READ:
             return await load_effective(conn, self.shop_id)
+        return self._merged_settings
+
+    @cached_property
+    def _merged_settings(self) -> dict[str, Any]:
         return effective(self.overrides)
 
     @property
