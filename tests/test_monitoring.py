@@ -8,11 +8,14 @@ import re
 import shutil
 import subprocess
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 import yaml
 
+from dispatcher.metrics import DispatcherMetrics
+from shared_models.queue import Queue
 from tests.api_process import ApiProcess
 from tests.dispatch_support import wait_for
 from tests.test_dispatcher_process import Dispatcher
@@ -155,3 +158,23 @@ async def test_every_metric_named_is_exported_by_a_real_api_and_dispatcher(env, 
 
     missing = named - PROMETHEUS_OWN - exported(api_text) - exported(dispatcher_text)
     assert not missing, f"named by deploy/ but exported by nobody: {sorted(missing)}"
+
+
+async def test_webhook_backlog_is_the_oldest_waiting_event(pool, shop, config, redis):
+    """The dashboard's webhook lag: the oldest stored, unprocessed event; a
+    processed one and a shop/redact (which waits on purpose) do not count."""
+    insert = """INSERT INTO webhook_events (shop_id, webhook_id, topic, payload, received_at, processed_at)
+                VALUES ($1, $2, $3, '{}', now() - make_interval(secs => $4), $5)"""
+    await pool.execute(insert, shop.shop_id, "done", "products/update", 3600.0, datetime.now(timezone.utc))
+    await pool.execute(insert, shop.shop_id, "redact", "shop/redact", 7200.0, None)
+    metrics = DispatcherMetrics()
+    queue = Queue(config.redis_url, config.queue_name)
+    try:
+        await metrics.sample(queue, pool)
+        assert metrics.registry.get_sample_value("backinstock_webhook_backlog_seconds") == 0
+        await pool.execute(insert, shop.shop_id, "waiting", "inventory_levels/update", 120.0, None)
+        metrics.sampled_at = float("-inf")  # sample again now
+        await metrics.sample(queue, pool)
+    finally:
+        await queue.close()
+    assert 120 <= metrics.registry.get_sample_value("backinstock_webhook_backlog_seconds") < 180
