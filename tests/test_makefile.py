@@ -74,7 +74,7 @@ def test_make_test_installs_dev_and_test_extras(project):
     assert calls(project)[-1] == "backinstock -k nothing"  # the pytest stand-in
 
 
-def test_make_shell_env_prints_only_export_lines(project):
+def test_make_shell_env_runs_the_command_without_echo(project):
     result = make(project, "shell-env")
     assert result.returncode == 0, result.stderr
     assert calls(project)[-1] == "backinstock shell-env"
