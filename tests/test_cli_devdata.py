@@ -77,6 +77,7 @@ async def test_commands_use_the_running_dev_and_shell_env_prints_its_servers(tmp
             key = await cli(env, "keys", "create", "--domain", "demo-shop.myshopify.com", "--read-only")
             assert key.code == 0, key.err
             assert "(running)" in the_one_line(key.err)
+            assert postgres_serving(tmp_path), "dev's server outlives the command"
             api_key = key.json()["api_key"]
             # dev's server outlived the command and the new key works on dev's API.
             async with aiohttp.ClientSession(headers={"X-Auth-Token": api_key}) as http:

@@ -109,6 +109,10 @@ def test_healthchecks_use_readyz(services):
     dispatcher_check = " ".join(services["dispatcher"]["healthcheck"]["test"])
     assert ":9100/metrics" in dispatcher_check
     assert services["mcp"]["depends_on"]["api"]["condition"] == "service_healthy"
+    assert "8090" in " ".join(services["mcp"]["healthcheck"]["test"])
+    for name in APP_SERVICES[1:]:
+        probe = services[name]["healthcheck"]
+        assert probe["interval"] and probe["retries"] >= 3, name
 
 
 def test_dispatcher_can_be_scaled(services):
