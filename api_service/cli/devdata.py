@@ -87,4 +87,3 @@ def forget_running(data_dir: Path) -> None:
     state = demo.load_state(data_dir)
     if state.pop("running", None) is not None:
         demo.save_state(data_dir, state)
-
