@@ -25,6 +25,12 @@ log = logging.getLogger("backinstock.dispatcher")
 UNFINISHED_JOBS = """
 SELECT status, count(*) AS n FROM jobs WHERE status IN ('queued', 'running') GROUP BY status
 """
+# Webhook lag: how long the oldest stored event has waited (webhook_events_unprocessed).
+# shop/redact waits on purpose for its own job, so it is left out.
+WEBHOOK_BACKLOG = """
+SELECT COALESCE(EXTRACT(epoch FROM now() - min(received_at)), 0)::float8 FROM webhook_events
+WHERE processed_at IS NULL AND topic <> 'shop/redact'
+"""
 JOB_STATES = ("queued", "running")
 PROVIDER_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 SAMPLE_EVERY_SECONDS = 2.0  # several scrapers at once cost one sample
@@ -44,6 +50,10 @@ class DispatcherMetrics:
             registry=self.registry)
         self.jobs = Gauge(
             "backinstock_jobs", "Unfinished send jobs in PostgreSQL, by status", ["status"],
+            registry=self.registry)
+        self.webhook_backlog = Gauge(
+            "backinstock_webhook_backlog_seconds",
+            "Age of the oldest Shopify webhook stored but not processed yet (0: none waiting)",
             registry=self.registry)
         self.alerts = Counter(
             "backinstock_alerts", "Alert outcomes recorded by this process, by channel and status",
@@ -84,12 +94,14 @@ class DispatcherMetrics:
             log.debug("metrics: queue not sampled: %s", exc)
         try:
             rows = await pool.fetch(UNFINISHED_JOBS, timeout=SAMPLE_TIMEOUT_SECONDS)
+            backlog = await pool.fetchval(WEBHOOK_BACKLOG, timeout=SAMPLE_TIMEOUT_SECONDS)
         except Exception as exc:
             log.debug("metrics: jobs not sampled: %s", exc)
             return
         counts = {r["status"]: r["n"] for r in rows}
         for state in JOB_STATES:
             self.jobs.labels(state).set(counts.get(state, 0))
+        self.webhook_backlog.set(backlog)
 
     async def render(self, queue: Queue, pool: asyncpg.Pool) -> web.Response:
         await self.sample(queue, pool)

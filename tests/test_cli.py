@@ -115,8 +115,6 @@ async def test_bad_shop_options_are_refused(env, args, words):
 @pytest.mark.parametrize("args", [
     ("migrate",),
     ("api",),
-    ("shops", "create", "--domain", "x.myshopify.com"),
-    ("keys", "create", "--domain", "x.myshopify.com"),
 ])
 async def test_missing_database_url_is_one_line(args):
     result = await cli({}, *args)

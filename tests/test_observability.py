@@ -239,6 +239,15 @@ def test_text_format_and_redaction():
     assert redact("https://example.com/path") == "https://example.com/path"
 
 
+def test_text_lines_leave_out_uvicorns_coloured_copy():
+    stream = io.StringIO()
+    handler = make_handler("text", stream)
+    record = logging.LogRecord("uvicorn.error", logging.INFO, __file__, 1, "Started server process [%d]", (7,), None)
+    record.color_message = "Started server process [\x1b[36m%d\x1b[0m]"
+    handler.handle(record)
+    assert stream.getvalue().strip().endswith("uvicorn.error: Started server process [7]")
+
+
 def test_bad_log_settings_are_refused():
     with pytest.raises(ValueError):
         configure_logging({"LOG_FORMAT": "xml"}, io.StringIO())

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from typing import Callable
+import os
+from typing import Callable, Mapping
 
 import asyncpg
 
 from api_service.admin.shops import AdminError
 from api_service.cli.output import PROG, CliError, fail_line, setup_logging
 from shared_models.config import MissingConfig
+from shared_models.embedded import EmbeddedUnavailable
 
 EXIT_REFUSED = 2
 EXIT_UNAVAILABLE = 1
@@ -122,15 +124,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     cmd = commands.add_parser("dev", help="everything on one machine, embedded PostgreSQL/Redis when unset")
     cmd.set_defaults(handler=lazy("dev", "run"))
+
+    cmd = commands.add_parser("shell-env", help="export lines for the servers of a running `backinstock dev`")
+    cmd.set_defaults(handler=lazy("devdata", "shell_env"))
     return parser
+
+
+def is_development(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
+    """`dev`, and operator commands on the dev data (DATABASE_URL unset)."""
+    return args.command in ("dev", "shell-env") or (args.command in ("shops", "keys")
+                                                     and not env.get("DATABASE_URL"))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if is_development(args, os.environ):
+        # Logs for a person at a terminal; production stays JSON. Set in the
+        # environment so dev's children (dispatcher, MCP) log the same way.
+        os.environ.setdefault("LOG_FORMAT", "text")
     try:
         setup_logging()
         return args.handler(args) or 0
-    except (MissingConfig, AdminError, CliError) as exc:
+    except (MissingConfig, AdminError, CliError, EmbeddedUnavailable) as exc:
         fail_line(str(exc))
         return getattr(exc, "code", EXIT_REFUSED)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

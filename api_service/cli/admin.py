@@ -5,29 +5,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+from contextlib import ExitStack
 from typing import Any, Awaitable, Callable
 
 import asyncpg
 
 from api_service.admin import shops as admin
+from api_service.cli import devdata
 from api_service.cli.output import emit
 from shared_models.config import Config
 from shared_models.db import create_pool
 
 
 def with_pool(action: Callable[[asyncpg.Pool, argparse.Namespace], Awaitable[Any]]):
-    """Wraps an async action in a small pool from DATABASE_URL; prints its result."""
+    """Wraps an async action in a small pool from DATABASE_URL (unset: the
+    development database of `make run`); prints its result."""
     def handler(args: argparse.Namespace) -> int:
-        config = Config.from_env()
+        env = dict(os.environ)
+        with ExitStack() as stack:
+            if not env.get("DATABASE_URL"):
+                env["DATABASE_URL"] = devdata.attach_database(stack)
+            config = Config.from_env(env)
 
-        async def go() -> Any:
-            pool = await create_pool(config.database_url, min_size=1, max_size=2)
-            try:
-                return await action(pool, args)
-            finally:
-                await pool.close()
+            async def go() -> Any:
+                pool = await create_pool(config.database_url, min_size=1, max_size=2)
+                try:
+                    return await action(pool, args)
+                finally:
+                    await pool.close()
 
-        emit(asyncio.run(go()))
+            emit(asyncio.run(go()))
         return 0
     return handler
 

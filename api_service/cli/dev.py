@@ -24,7 +24,7 @@ from types import FrameType
 from aiohttp import web
 
 from api_service.app import create_app
-from api_service.cli import demo
+from api_service.cli import demo, devdata
 from api_service.cli.output import emit
 from api_service.registry import BASE_PATH
 from shared_models import aio
@@ -221,12 +221,14 @@ async def serve(env: dict[str, str], data_dir: Path) -> None:
             state["seeded"] = await demo.seed_signups(api_url, state["api_key"])
             demo.save_state(data_dir, state)
         mcp_url = await start_companions(env, api_url, children)
+        devdata.record_running(data_dir, state, env, api_url)  # for `backinstock shell-env`
         emit({"api_url": api_url, "api_key": state["api_key"],
               "docs_url": api_url + BASE_PATH + "/docs", "mcp_url": mcp_url})
         watcher = asyncio.create_task(watch_children(children))
         await wait_for_stop()
         watcher.cancel()
     finally:
+        devdata.forget_running(data_dir)
         stop_children(children)
         await runner.cleanup()
 

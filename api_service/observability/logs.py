@@ -19,6 +19,8 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Attributes every LogRecord has; anything else on a record came from `extra=`
 # or from the log context and is written as a field of its own.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+# uvicorn (the MCP sidecar's server) repeats each message with terminal colours.
+_STANDARD.add("color_message")
 
 # API keys (bis_…) and passwords in URLs (smtp://user:pass@host). Webhook
 # secrets and provider tokens have no recognisable shape: they are simply
