@@ -77,6 +77,11 @@ def add_shop_commands(commands: argparse._SubParsersAction) -> None:
     set_token.add_argument("--token", required=True)
     set_token.set_defaults(handler=lazy("admin", "shops_set_token"))
 
+    connect = sub.add_parser("connect", help="register our webhook subscriptions on the shop (Admin API); "
+                                             "prints what it created, fixed and left")
+    connect.add_argument("--domain", required=True)
+    connect.set_defaults(handler=lazy("admin", "shops_connect"))
+
 
 def add_key_commands(commands: argparse._SubParsersAction) -> None:
     keys = commands.add_parser("keys", help="create and revoke API keys")

@@ -10,9 +10,11 @@ from typing import Any, Awaitable, Callable
 import asyncpg
 
 from api_service.admin import shops as admin
-from api_service.cli.output import emit
+from api_service.cli.output import CliError, emit
 from shared_models.config import Config
 from shared_models.db import create_pool
+from shared_models.shopify import AdminError as ShopifyError
+from shared_models.shopify_webhooks import ConnectRefused, connect_shop
 
 
 def with_pool(action: Callable[[asyncpg.Pool, argparse.Namespace], Awaitable[Any]]):
@@ -67,3 +69,25 @@ async def keys_create(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str,
 async def keys_revoke(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
     await admin.revoke_key(pool, args.domain, args.key_prefix)
     return {"domain": admin.check_domain(args.domain), "key_prefix": args.key_prefix, "revoked": True}
+
+
+def shops_connect(args: argparse.Namespace) -> int:
+    """Registers our webhook subscriptions on the shop through the Admin API."""
+    config = Config.from_env()
+
+    async def go() -> dict[str, Any]:
+        pool = await create_pool(config.database_url, min_size=1, max_size=2)
+        try:
+            result = await connect_shop(pool, args.domain, public_url=config.public_url,
+                                        admin_api_base=config.shopify_admin_api_base,
+                                        api_version=config.shopify_api_version)
+        except ConnectRefused as exc:
+            raise CliError(str(exc)) from None
+        except ShopifyError as exc:
+            raise CliError(f"Shopify: {exc}", code=1 if exc.retryable else 2) from None
+        finally:
+            await pool.close()
+        return result.as_json()
+
+    emit(asyncio.run(go()))
+    return 0
