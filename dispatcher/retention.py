@@ -27,6 +27,7 @@ import asyncpg
 from redis.exceptions import RedisError
 
 from dispatcher.runtime import Runtime
+from shared_models.aio import cancel_and_wait
 
 log = logging.getLogger("backinstock.retention")
 
@@ -153,9 +154,14 @@ async def retention_tick(rt: Runtime) -> None:
     task = asyncio.create_task(_run(rt))
     _running[id(rt)] = task
     task.add_done_callback(lambda _: _running.pop(id(rt), None))
-    sweeper = asyncio.current_task()
-    if sweeper is not None:
-        sweeper.add_done_callback(lambda _: task.cancel())
+
+
+async def stop_retention(rt: Runtime) -> None:
+    """The sweep that started a run ends it, and waits for it: the run releases
+    its lock through Redis, which its worker is about to close."""
+    task = _running.get(id(rt))
+    if task is not None:
+        await cancel_and_wait(task)
 
 
 async def _run(rt: Runtime) -> None:

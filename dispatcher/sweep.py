@@ -10,7 +10,7 @@ import logging
 from redis.exceptions import RedisError
 
 from dispatcher.reminders import schedule_reminders
-from dispatcher.retention import retention_tick
+from dispatcher.retention import retention_tick, stop_retention
 from dispatcher.runtime import Runtime
 from shared_models.queue import PROCESS_WEBHOOK, RUN_JOB, SEND_OPTIN
 
@@ -54,6 +54,13 @@ async def sweep_once(rt: Runtime) -> int:
 
 
 async def sweep_forever(rt: Runtime) -> None:
+    try:
+        await _sweep_loop(rt)
+    finally:
+        await stop_retention(rt)
+
+
+async def _sweep_loop(rt: Runtime) -> None:
     interval = rt.tuning.sweep_seconds
     while True:
         try:

@@ -112,7 +112,7 @@ def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int 
         # Entries are taken out as they are closed: this may run twice (see watchdog).
         for task in ("sweeper", "folder"):
             if task in ctx:
-                ctx.pop(task).cancel()
+                await aio.cancel_and_wait(ctx.pop(task))
         if "metrics" in ctx:
             await ctx.pop("metrics").cleanup()
         if "rt" in ctx:

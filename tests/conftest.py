@@ -7,6 +7,7 @@ unset, embedded ones are started under .data/.
 """
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import uuid
@@ -25,6 +26,7 @@ from api_service.context import CONNECTIONS
 from shared_models.config import Config
 from shared_models.embedded import EmbeddedRedis, data_root, start_postgres
 from shared_models.migrations import migrate
+from tests import leaks
 from tests.stand_ins import PushGatewayStandIn, SmtpStandIn, TwilioStandIn
 
 RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -34,6 +36,17 @@ _counter = itertools.count()
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def no_leaks():
+    """Fails a test that leaves tasks or processes running (tests/leaks.py).
+    Autouse fixtures are set up first, so this one is torn down last."""
+    tasks, children = set(asyncio.all_tasks()), leaks.child_pids()
+    yield
+    left = await leaks.check_tasks(tasks) + await leaks.check_processes(children)
+    if left:
+        pytest.fail("left running after the test:\n  " + "\n  ".join(left), pytrace=False)
 
 
 @pytest.fixture(scope="session")
