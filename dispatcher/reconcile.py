@@ -175,7 +175,8 @@ class ShopReconciler:
                    "published_at": product.get("publishedAt"), "updated_at": product.get("updatedAt"),
                    "variants": [{"id": legacy_id(node.get("id")), "title": node.get("title"),
                                  "sku": node.get("sku"), "inventory_item_id": item,
-                                 "inventory_quantity": node.get("inventoryQuantity")}]}
+                                 # A total over every location is no measure for a shop that counts some.
+                                 "inventory_quantity": None if self.locations else node.get("inventoryQuantity")}]}
         self.found.filled += 1
         await self._in_turn(catalog.product_upsert, payload)
 

@@ -56,7 +56,8 @@ class Reconciler:
 async def test_a_restock_whose_webhook_never_came_is_alerted_once(client, api, pool, shop, config):
     await waiting(api, shop, 2)
     await connected(pool, shop)
-    async with ShopifyAdminStandIn() as shopify, Reconciler(config, shopify) as rt, running_workers(rt.conns.config):
+    async with (ShopifyAdminStandIn() as shopify, Reconciler(config, shopify) as rt,
+                running_workers(rt.conns.config)):
         shopify.add_variant(Variant(4001, 9001, 7001, {1: 0}))
         assert await reconcile_all(rt) == 1
         assert await sent(pool, shop) == []  # still sold out: nothing differs from the catalog's 0
@@ -97,7 +98,8 @@ async def test_locations_are_asked_for_one_by_one(client, api, pool, shop, confi
     await connected(pool, shop)
     status, out, _ = await api.patch("/back_in_stock/settings/delivery", json={"location_ids": [2]})
     assert status == 200, out
-    async with ShopifyAdminStandIn() as shopify, Reconciler(config, shopify) as rt, running_workers(rt.conns.config):
+    async with (ShopifyAdminStandIn() as shopify, Reconciler(config, shopify) as rt,
+                running_workers(rt.conns.config)):
         shopify.add_variant(Variant(4001, 9001, 7001, {1: 9, 2: 0}))
         await reconcile_all(rt)
         # Location 1 is not the shop's: its 9 units are not a restock.

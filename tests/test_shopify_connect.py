@@ -1,12 +1,35 @@
 """`backinstock shops connect` as a real process against the Admin API stand-in."""
 from __future__ import annotations
 
+import asyncio
 import json
-import subprocess
+from dataclasses import dataclass
 
 from shared_models.shopify_webhooks import TOPICS
-from tests.api_process import COMMAND, cli_json, process_env
+from tests.api_process import COMMAND, process_env
 from tests.shopify_admin import ShopifyAdminStandIn, Subscription
+
+
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run(env, *args) -> Done:
+    """The command as a real process, awaited, so that the stand-in in this
+    test's event loop can answer it."""
+    proc = await asyncio.create_subprocess_exec(*COMMAND, *args, env=process_env(env),
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    return Done(proc.returncode, out.decode(), err.decode())
+
+
+async def cli_json(env, *args) -> dict:
+    done = await run(env, *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def connect_env(env, shopify, **extra):
@@ -28,8 +51,8 @@ async def test_connect_creates_fixes_and_leaves_subscriptions(env, pool, make_sh
                          "https://alerts.example.com/webhooks/shopify", format="XML"),
             Subscription("gid://shopify/WebhookSubscription/904", "CARTS_UPDATE", "https://other.example.org/x"),
         ]
-        cli_json(env, "shops", "set-token", "--domain", shop.domain, "--token", "shpat_connect")
-        out = cli_json(connect_env(env, shopify, SHOPIFY_API_VERSION="2026-07"), "shops", "connect",
+        await cli_json(env, "shops", "set-token", "--domain", shop.domain, "--token", "shpat_connect")
+        out = await cli_json(connect_env(env, shopify, SHOPIFY_API_VERSION="2026-07"), "shops", "connect",
                        "--domain", shop.domain)
         assert out == {
             "domain": shop.domain, "callback_url": "https://alerts.example.com/webhooks/shopify",
@@ -44,29 +67,25 @@ async def test_connect_creates_fixes_and_leaves_subscriptions(env, pool, make_sh
         assert shopify.subscriptions[3].uri == "https://other.example.org/x"
 
         calls = len(shopify.calls)
-        again = cli_json(connect_env(env, shopify), "shops", "connect", "--domain", shop.domain)
+        again = await cli_json(connect_env(env, shopify), "shops", "connect", "--domain", shop.domain)
         assert again["created"] == [] and again["fixed"] == [] and again["left"] == list(TOPICS)
         assert {c["operation"] for c in shopify.calls[calls:]} == {"BisWebhookSubscriptions"}
     assert await pool.fetchval("SELECT shopify_connected_at FROM shops WHERE shop_id = $1", shop.shop_id)
 
 
-def run(env, *args):
-    return subprocess.run([*COMMAND, *args], env=process_env(env), capture_output=True, text=True, timeout=60)
-
-
 async def test_connect_refusals_are_one_line(env, pool, make_shop):
     shop = await make_shop()
     async with ShopifyAdminStandIn() as shopify:
-        no_token = run(connect_env(env, shopify), "shops", "connect", "--domain", shop.domain)
+        no_token = await run(connect_env(env, shopify), "shops", "connect", "--domain", shop.domain)
         assert no_token.returncode == 2 and no_token.stdout == ""
         assert no_token.stderr.count("\n") == 1 and "set-token" in no_token.stderr
 
-        cli_json(env, "shops", "set-token", "--domain", shop.domain, "--token", "wrong-token")
-        refused = run(connect_env(env, shopify), "shops", "connect", "--domain", shop.domain)
+        await cli_json(env, "shops", "set-token", "--domain", shop.domain, "--token", "wrong-token")
+        refused = await run(connect_env(env, shopify), "shops", "connect", "--domain", shop.domain)
         assert refused.returncode == 2 and "Shopify answered 401" in refused.stderr
         assert "wrong-token" not in refused.stderr
 
-        bad_version = run(connect_env(env, shopify, SHOPIFY_API_VERSION="latest"), "shops", "connect",
+        bad_version = await run(connect_env(env, shopify, SHOPIFY_API_VERSION="latest"), "shops", "connect",
                           "--domain", shop.domain)
         assert bad_version.returncode == 2 and "SHOPIFY_API_VERSION" in bad_version.stderr
         assert shopify.calls == []
@@ -75,7 +94,7 @@ async def test_connect_refusals_are_one_line(env, pool, make_shop):
 
 async def test_connect_without_shopify_is_unavailable(env, make_shop):
     shop = await make_shop()
-    cli_json(env, "shops", "set-token", "--domain", shop.domain, "--token", "shpat_x")
-    out = run({**env, "SHOPIFY_ADMIN_API_BASE": "http://127.0.0.1:9"}, "shops", "connect", "--domain", shop.domain)
+    await cli_json(env, "shops", "set-token", "--domain", shop.domain, "--token", "shpat_x")
+    out = await run({**env, "SHOPIFY_ADMIN_API_BASE": "http://127.0.0.1:9"}, "shops", "connect", "--domain", shop.domain)
     assert out.returncode == 1 and out.stderr.startswith("backinstock: Shopify: Shopify unreachable")
     assert json.loads(out.stdout or "null") is None
