@@ -146,7 +146,7 @@ class DeliverySettings(Schema):
         validate=validate.OneOf(("oldest_first", "newest_first")),
         metadata={"description": "Which waiting signups are alerted first."})
     skip_if_sold_out = StrictBoolean(
-        metadata={"description": "Do not send a later batch if the variant sold out meanwhile."})
+        metadata={"description": "Do not send a batch (the first included) if the variant sold out since the restock."})
     only_when_published = StrictBoolean(
         metadata={"description": "Hold a restock of an unpublished product until it is published."})
     location_ids = list_field(
