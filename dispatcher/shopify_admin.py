@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from dispatcher.customer_tags import push_customer_tags
 from dispatcher.runtime import Runtime
 from shared_models.shopify import AdminClient, AdminError, admin_base, gid
 
@@ -100,5 +101,7 @@ async def push_pending_tags(rt: Runtime, *, max_batches: int = 10) -> int:
 
 
 async def order_tags_cron(ctx: dict[str, Any]) -> int:
-    """arq cron (dispatcher.worker)."""
-    return await push_pending_tags(ctx["rt"])
+    """arq cron (dispatcher.worker): order tags, then customer tags."""
+    added = await push_pending_tags(ctx["rt"])
+    await push_customer_tags(ctx["rt"])
+    return added

@@ -78,6 +78,8 @@ class ShopifyAdminStandIn(_HttpStandIn):
         self.subscriptions: list[Subscription] = []
         self.variants: dict[int, Variant] = {}
         self.page_size = 100
+        self.customers: dict[str, int] = {}  # email or phone -> Shopify customer id
+        self.tags_added: list[tuple[str, list[str]]] = []
         self._ids = 0
 
     def routes(self, app: web.Application) -> None:
@@ -171,4 +173,11 @@ class ShopifyAdminStandIn(_HttpStandIn):
             "pageInfo": {"hasNextPage": False, "endCursor": None}}}}
 
     def op_tagsAdd(self, variables: dict[str, Any], _q: str) -> dict[str, Any]:
+        self.tags_added.append((variables["id"], variables["tags"]))
         return {"tagsAdd": {"node": {"id": variables["id"]}, "userErrors": []}}
+
+    def op_BisCustomerByContact(self, variables: dict[str, Any], _q: str) -> dict[str, Any]:
+        match = re.fullmatch(r'(email|phone):"((?:[^"\\]|\\.)*)"', variables["query"])
+        value = re.sub(r"\\(.)", r"\1", match.group(2)) if match else None
+        found = self.customers.get(value.lower() if match and match.group(1) == "email" else value)
+        return {"customers": {"nodes": [{"id": f"gid://shopify/Customer/{found}"}] if found else []}}

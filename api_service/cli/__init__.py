@@ -72,7 +72,7 @@ def add_shop_commands(commands: argparse._SubParsersAction) -> None:
     set_domains.add_argument("storefront_domains", nargs="+", metavar="STOREFRONT_DOMAIN")
     set_domains.set_defaults(handler=lazy("admin", "shops_set_domains"))
 
-    set_token = sub.add_parser("set-token", help="the Shopify Admin API token (order tags)")
+    set_token = sub.add_parser("set-token", help="the Shopify Admin API token (connect, reconciliation, tags)")
     set_token.add_argument("--domain", required=True)
     set_token.add_argument("--token", required=True)
     set_token.set_defaults(handler=lazy("admin", "shops_set_token"))

@@ -181,8 +181,10 @@ class TaggingSettings(Schema):
     order_tag = fields.Nested(OrderTagSettings, metadata={"description": "Tag on attributed orders."})
     customer_tags = list_field(
         tag_field(),
-        metadata={"description": "Tags added to customers who sign up (each 1 to 40 characters, "
-                                 "no commas)."})
+        metadata={"description": "Tags added on Shopify to each customer who signs up, once per "
+                                 "customer (found by Shopify id, email or phone; one not found yet is "
+                                 "looked for daily for 30 days; needs the shop's Admin API token). Each "
+                                 "1 to 40 characters, no commas."})
 
 
 # alerts -------------------------------------------------------------------
