@@ -61,6 +61,9 @@ class DispatcherMetrics:
         self.provider_latency = Histogram(
             "backinstock_provider_send_seconds", "Duration of provider.send calls, by provider",
             ["provider"], buckets=PROVIDER_BUCKETS, registry=self.registry)
+        self.reconcile = Counter(
+            "backinstock_reconcile", "Inventory reconciliation with Shopify: levels checked, differences "
+            "found, restocks started", ["what"], registry=self.registry)
         self.sampled_at = float("-inf")
 
     def count_alerts(self, outcomes: Iterable[tuple[str, str]]) -> None:

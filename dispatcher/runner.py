@@ -7,7 +7,7 @@ import logging
 import uuid
 
 from dispatcher import targets as sql
-from dispatcher.batches import check_batch
+from dispatcher.batches import check_batch, drop_unavailable_reminders
 from dispatcher.delivery import run_chunk
 from dispatcher.runtime import Runtime
 from shared_models.queue import RUN_JOB
@@ -42,7 +42,9 @@ async def run_job(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID) -> str:
     claimed = await pool.fetch(sql.CLAIM, shop_id, job_id, job["current_batch"],
                                rt.tuning.lease_seconds, rt.tuning.chunk_size)
     if claimed:
-        await run_chunk(rt, job, claimed)
+        claimed = await drop_unavailable_reminders(rt, job, claimed)
+        if claimed:
+            await run_chunk(rt, job, claimed)
         await rt.queue.try_enqueue(RUN_JOB, str(shop_id), str(job_id))
         return "chunk"
     interval = await pool.fetchval(sql.ADVANCE, shop_id, job_id, job["current_batch"])

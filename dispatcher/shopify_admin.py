@@ -7,21 +7,20 @@ Shopify's side, so a repeat after a lost reply is harmless. Failures are
 logged, retried a few times, then given up (`failed`): never fatal."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 import aiohttp
 
+from dispatcher.customer_tags import push_customer_tags
 from dispatcher.runtime import Runtime
+from shared_models.shopify import AdminClient, AdminError, admin_base, gid
 
 log = logging.getLogger("backinstock.shopify")
 
-API_VERSION = "2024-10"
 MAX_ATTEMPTS = 5
 BATCH = 50
 BACKOFF_SECONDS = 30  # doubled per attempt
-TIMEOUT = aiohttp.ClientTimeout(total=10)
 TAGS_ADD = """mutation tagsAdd($id: ID!, $tags: [String!]!) {
   tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } }
 }"""
@@ -53,41 +52,13 @@ WHERE shop_id = $1 AND order_id = $2 AND tag_status = 'pending'
 """
 
 
-class TagError(Exception):
-    def __init__(self, message: str, *, retryable: bool):
-        super().__init__(message)
-        self.retryable = retryable
-
-
-def admin_base(configured: str | None, domain: str) -> str:
-    """SHOPIFY_ADMIN_API_BASE (may hold `{shop}`, the shop's domain), else https://<domain>."""
-    if configured:
-        return configured.replace("{shop}", domain).rstrip("/")
-    return f"https://{domain}"
-
-
-async def tags_add(session: aiohttp.ClientSession, base: str, token: str, order_id: int, tags: list[str]) -> None:
-    url = f"{base}/admin/api/{API_VERSION}/graphql.json"
-    body = {"query": TAGS_ADD, "variables": {"id": f"gid://shopify/Order/{order_id}", "tags": tags}}
-    try:
-        async with session.post(url, json=body, headers={"X-Shopify-Access-Token": token}) as resp:
-            if resp.status == 429 or resp.status >= 500:
-                raise TagError(f"Shopify answered {resp.status}", retryable=True)
-            if resp.status != 200:
-                raise TagError(f"Shopify answered {resp.status}", retryable=False)
-            reply = await resp.json(content_type=None)
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-        raise TagError(f"Shopify unreachable: {exc!r}", retryable=True) from None
-    errors = reply.get("errors") if isinstance(reply, dict) else None
-    if errors:
-        throttled = any(isinstance(e, dict) and (e.get("extensions") or {}).get("code") == "THROTTLED"
-                        for e in errors if isinstance(errors, list))
-        raise TagError(f"GraphQL errors: {errors}"[:500], retryable=throttled)
-    result = ((reply.get("data") or {}).get("tagsAdd") or {}) if isinstance(reply, dict) else {}
+async def tags_add(client: AdminClient, order_id: int, tags: list[str]) -> None:
+    data = await client.execute("tagsAdd", TAGS_ADD, {"id": gid("Order", order_id), "tags": tags})
+    result = data.get("tagsAdd") or {}
     if result.get("userErrors"):
-        raise TagError(f"tagsAdd userErrors: {result['userErrors']}"[:500], retryable=False)
+        raise AdminError(f"tagsAdd userErrors: {result['userErrors']}"[:500], retryable=False)
     if not result:
-        raise TagError("tagsAdd: unexpected reply", retryable=True)
+        raise AdminError("tagsAdd: unexpected reply", retryable=True)
 
 
 async def push_batch(rt: Runtime, *, batch: int = BATCH) -> tuple[int, int]:
@@ -97,15 +68,17 @@ async def push_batch(rt: Runtime, *, batch: int = BATCH) -> tuple[int, int]:
     if not claimed:
         return 0, 0
     done = 0
-    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+    config = rt.conns.config
+    async with aiohttp.ClientSession() as session:
         for row in claimed:
             if not row["shopify_token"] or not row["tag"]:
                 await pool.execute(SKIPPED, row["shop_id"], row["order_id"])
                 continue
-            base = admin_base(rt.conns.config.shopify_admin_api_base, row["domain"])
+            client = AdminClient(session, admin_base(config.shopify_admin_api_base, row["domain"]),
+                                 row["shopify_token"], config.shopify_api_version)
             try:
-                await tags_add(session, base, row["shopify_token"], row["order_id"], [row["tag"]])
-            except TagError as exc:
+                await tags_add(client, row["order_id"], [row["tag"]])
+            except AdminError as exc:
                 give_up = not exc.retryable or row["tag_attempts"] >= MAX_ATTEMPTS
                 log.warning("order %s of shop %s: tag not added (%s)%s", row["order_id"], row["shop_id"], exc,
                             ", giving up" if give_up else ", will retry")
@@ -128,5 +101,7 @@ async def push_pending_tags(rt: Runtime, *, max_batches: int = 10) -> int:
 
 
 async def order_tags_cron(ctx: dict[str, Any]) -> int:
-    """arq cron (dispatcher.worker)."""
-    return await push_pending_tags(ctx["rt"])
+    """arq cron (dispatcher.worker): order tags, then customer tags."""
+    added = await push_pending_tags(ctx["rt"])
+    await push_customer_tags(ctx["rt"])
+    return added

@@ -9,6 +9,7 @@ import logging
 
 from redis.exceptions import RedisError
 
+from dispatcher.reconcile import reconcile_tick, stop_reconcile
 from dispatcher.reminders import schedule_reminders
 from dispatcher.retention import retention_tick, stop_retention
 from dispatcher.runtime import Runtime
@@ -58,6 +59,7 @@ async def sweep_forever(rt: Runtime) -> None:
         await _sweep_loop(rt)
     finally:
         await stop_retention(rt)
+        await stop_reconcile(rt)
 
 
 async def _sweep_loop(rt: Runtime) -> None:
@@ -73,6 +75,7 @@ async def _sweep_loop(rt: Runtime) -> None:
                 if queued:
                     log.info("queued %d reminders", queued)
             await retention_tick(rt)  # daily, its own lock, in the background
+            await reconcile_tick(rt)  # every SHOPIFY_RECONCILE_MINUTES, likewise
         except (RedisError, OSError) as exc:
             log.warning("sweep skipped, Redis unavailable: %s", exc)
         except Exception:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 
@@ -33,6 +34,13 @@ def _float(env: dict, name: str, default: float) -> float:
         raise MissingConfig(f"{name} (must be a number, got {raw!r})") from None
 
 
+def _api_version(raw: str) -> str:
+    """Shopify's versions are YYYY-MM (or `unstable`); anything else would build a wrong URL."""
+    if raw == "unstable" or re.fullmatch(r"20\d\d-(01|04|07|10)", raw):
+        return raw
+    raise MissingConfig(f"SHOPIFY_API_VERSION (must be YYYY-MM of a Shopify release, got {raw!r})")
+
+
 @dataclass(frozen=True)
 class Config:
     database_url: str
@@ -55,6 +63,9 @@ class Config:
     twilio_max_per_second: float = 10.0
     push_gateway_url: str | None = None
     shopify_admin_api_base: str | None = None
+    shopify_api_version: str = "2026-10"
+    # How often one dispatcher reconciles connected shops' inventory with Shopify (0: never).
+    shopify_reconcile_minutes: float = 15.0
     queue_name: str = "backinstock:queue"
     # Shopify webhooks triggered longer ago than this are refused as replays (0: no limit).
     webhook_replay_window_seconds: float = 86400.0
@@ -88,6 +99,8 @@ class Config:
             twilio_max_per_second=_float(env, "TWILIO_MAX_PER_SECOND", 10.0),
             push_gateway_url=env.get("PUSH_GATEWAY_URL") or None,
             shopify_admin_api_base=env.get("SHOPIFY_ADMIN_API_BASE") or None,
+            shopify_api_version=_api_version(env.get("SHOPIFY_API_VERSION") or "2026-10"),
+            shopify_reconcile_minutes=_float(env, "SHOPIFY_RECONCILE_MINUTES", 15.0),
             queue_name=env.get("QUEUE_NAME") or "backinstock:queue",
             webhook_replay_window_seconds=_float(env, "WEBHOOK_REPLAY_WINDOW_SECONDS", 86400.0),
         )

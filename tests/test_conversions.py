@@ -23,14 +23,14 @@ ANN, BOB, CAT = "ann@example.com", "bob@example.com", "cat@example.com"
 
 
 class ShopifyStandIn(_HttpStandIn):
-    """POST /admin/api/2024-10/graphql.json, recording requests; replies are queued."""
+    """POST /admin/api/{version}/graphql.json, recording requests; replies are queued."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[dict] = []
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_post("/admin/api/2024-10/graphql.json", self.graphql)
+        app.router.add_post("/admin/api/{version}/graphql.json", self.graphql)
 
     def default(self, request: web.Request) -> Reply:
         return Reply(200, {"data": {"tagsAdd": {"node": {"id": "gid://shopify/Order/1"}, "userErrors": []}}})

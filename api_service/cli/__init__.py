@@ -74,10 +74,15 @@ def add_shop_commands(commands: argparse._SubParsersAction) -> None:
     set_domains.add_argument("storefront_domains", nargs="+", metavar="STOREFRONT_DOMAIN")
     set_domains.set_defaults(handler=lazy("admin", "shops_set_domains"))
 
-    set_token = sub.add_parser("set-token", help="the Shopify Admin API token (order tags)")
+    set_token = sub.add_parser("set-token", help="the Shopify Admin API token (connect, reconciliation, tags)")
     set_token.add_argument("--domain", required=True)
     set_token.add_argument("--token", required=True)
     set_token.set_defaults(handler=lazy("admin", "shops_set_token"))
+
+    connect = sub.add_parser("connect", help="register our webhook subscriptions on the shop (Admin API); "
+                                             "prints what it created, fixed and left")
+    connect.add_argument("--domain", required=True)
+    connect.set_defaults(handler=lazy("admin", "shops_connect"))
 
 
 def add_key_commands(commands: argparse._SubParsersAction) -> None:

@@ -13,9 +13,11 @@ import asyncpg
 
 from api_service.admin import shops as admin
 from api_service.cli import devdata
-from api_service.cli.output import emit
+from api_service.cli.output import CliError, emit
 from shared_models.config import Config
 from shared_models.db import create_pool
+from shared_models.shopify import AdminError as ShopifyError
+from shared_models.shopify_webhooks import ConnectRefused, connect_shop
 
 
 def with_pool(action: Callable[[asyncpg.Pool, argparse.Namespace], Awaitable[Any]]):
@@ -75,3 +77,18 @@ async def keys_create(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str,
 async def keys_revoke(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
     await admin.revoke_key(pool, args.domain, args.key_prefix)
     return {"domain": admin.check_domain(args.domain), "key_prefix": args.key_prefix, "revoked": True}
+
+
+@with_pool
+async def shops_connect(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
+    """Registers our webhook subscriptions on the shop through the Admin API."""
+    config = Config.from_env(required=())  # PUBLIC_URL and SHOPIFY_*; the pool is with_pool's
+    try:
+        result = await connect_shop(pool, args.domain, public_url=config.public_url,
+                                    admin_api_base=config.shopify_admin_api_base,
+                                    api_version=config.shopify_api_version)
+    except ConnectRefused as exc:
+        raise CliError(str(exc)) from None
+    except ShopifyError as exc:
+        raise CliError(f"Shopify: {exc}", code=1 if exc.retryable else 2) from None
+    return result.as_json()

@@ -146,7 +146,7 @@ class DeliverySettings(Schema):
         validate=validate.OneOf(("oldest_first", "newest_first")),
         metadata={"description": "Which waiting signups are alerted first."})
     skip_if_sold_out = StrictBoolean(
-        metadata={"description": "Do not send a later batch if the variant sold out meanwhile."})
+        metadata={"description": "Do not send a batch (the first included) if the variant sold out since the restock."})
     only_when_published = StrictBoolean(
         metadata={"description": "Hold a restock of an unpublished product until it is published."})
     location_ids = list_field(
@@ -181,8 +181,10 @@ class TaggingSettings(Schema):
     order_tag = fields.Nested(OrderTagSettings, metadata={"description": "Tag on attributed orders."})
     customer_tags = list_field(
         tag_field(),
-        metadata={"description": "Tags added to customers who sign up (each 1 to 40 characters, "
-                                 "no commas)."})
+        metadata={"description": "Tags added on Shopify to each customer who signs up, once per "
+                                 "customer (found by Shopify id, email or phone; one not found yet is "
+                                 "looked for daily for 30 days; needs the shop's Admin API token). Each "
+                                 "1 to 40 characters, no commas."})
 
 
 # alerts -------------------------------------------------------------------

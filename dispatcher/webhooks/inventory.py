@@ -32,6 +32,9 @@ async def inventory_level_update(conn: asyncpg.Connection, shop: Any, payload: d
     quantity = as_int(payload.get("available"))
     if item is None or location is None:
         return "ignored: no inventory_item_id or location_id", []
+    if quantity is None:
+        # Shopify's null: the item is not tracked, so there is no level to compare (and not a 0).
+        return "ignored: available is null (inventory not tracked)", []
     variants = await conn.fetch(VARIANT_BY_ITEM, shop["shop_id"], item)
     if not variants:
         return "ignored: item unknown to the catalog", []
@@ -42,7 +45,7 @@ async def inventory_level_update(conn: asyncpg.Connection, shop: Any, payload: d
     locations = (await load_effective(conn, shop["shop_id"]))["delivery"]["location_ids"]
     started = []
     befores = {v["variant_id"]: await available(conn, shop["shop_id"], v["variant_id"], locations) for v in variants}
-    await conn.execute(UPSERT_LEVEL, shop["shop_id"], item, location, quantity or 0, updated_at)
+    await conn.execute(UPSERT_LEVEL, shop["shop_id"], item, location, quantity, updated_at)
     for v in variants:
         after = await available(conn, shop["shop_id"], v["variant_id"], locations)
         s = await on_quantity(conn, shop, v, befores[v["variant_id"]], after)

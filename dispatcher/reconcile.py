@@ -1,0 +1,254 @@
+"""Reconciliation: restocks found even when Shopify's webhooks never came.
+
+Shopify drops a webhook after 8 failed deliveries and may deliver one a day
+late, and tells apps to reconcile. Every SHOPIFY_RECONCILE_MINUTES one
+dispatcher (a Redis lock, like the sweep's) asks the Admin API, for each
+connected shop, for the stock of the variants people wait for: per location
+where the shop set `delivery.location_ids`, otherwise the total (and, for a
+total that differs, the item's levels, to know which location moved). Each
+level that differs from ours goes through the very handler an
+`inventory_levels/update` webhook goes through, in the shop's webhook turn,
+so thresholds, batching and the once-per-signup send keys are the same: the
+late webhook then finds the level already stored and alerts nobody again.
+Variants Shopify has not described to us yet get their catalog row filled
+the way a `products/update` fills it.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from dispatcher.inventory import available
+from dispatcher.restocks import Started
+from dispatcher.runner import start_chains
+from dispatcher.runtime import Runtime
+from dispatcher.webhooks import catalog, inventory
+from dispatcher.webhooks.process import SHOP_TURN
+from shared_models.aio import cancel_and_wait
+from shared_models.settings import load_effective
+from shared_models.shopify import AdminClient, AdminError, admin_base, gid, legacy_id
+
+log = logging.getLogger("backinstock.reconcile")
+
+LOCK = "bis:reconcile"
+BATCH = 250  # variants per query; divided by the locations asked per variant
+CONNECTED_SHOPS = """
+SELECT shop_id FROM shops
+WHERE shopify_connected_at IS NOT NULL AND shopify_token IS NOT NULL AND uninstalled_at IS NULL
+ORDER BY reconciled_at NULLS FIRST, shop_id
+"""
+SHOP = "SELECT * FROM shops WHERE shop_id = $1"
+# Variants with someone waiting (the signups_open index's definition of waiting).
+WAITING_VARIANTS = """
+SELECT v.variant_id, v.inventory_item_id, v.source FROM variants v
+WHERE v.shop_id = $1 AND v.deleted_at IS NULL
+  AND v.variant_id IN (SELECT DISTINCT s.variant_id FROM signups s
+                       WHERE s.shop_id = $1 AND s.last_notified_at IS NULL AND s.unsubscribed_at IS NULL)
+ORDER BY v.variant_id
+"""
+STORED_LEVELS = """
+SELECT location_id, available FROM inventory_levels WHERE shop_id = $1 AND inventory_item_id = $2
+"""
+RECONCILED = "UPDATE shops SET reconciled_at = now() WHERE shop_id = $1"
+
+VARIANT_FIELDS = """id title sku inventoryQuantity
+      product { id title handle vendor status publishedAt updatedAt }"""
+LEVELS = """query BisItemLevels($id: ID!, $after: String) {
+  inventoryItem(id: $id) {
+    inventoryLevels(first: 50, after: $after) {
+      nodes { location { id } updatedAt quantities(names: ["available"]) { name quantity } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}"""
+
+
+def variants_query(locations: list[int]) -> str:
+    """The batch query; with location_ids, one aliased level per location
+    (ids are integers from validated settings, so the text is safe)."""
+    levels = "".join(
+        f'\n        l{i}: inventoryLevel(locationId: "{gid("Location", loc)}") '
+        '{ updatedAt quantities(names: ["available"]) { name quantity } }'
+        for i, loc in enumerate(locations))
+    return ("query BisVariants($ids: [ID!]!) {\n  nodes(ids: $ids) {\n    ... on ProductVariant {\n      "
+            + VARIANT_FIELDS + "\n      inventoryItem { id" + levels + " }\n    }\n  }\n}")
+
+
+@dataclass
+class Found:
+    checked: int = 0
+    differences: int = 0
+    restocks: int = 0
+    filled: int = 0
+
+
+def _quantity(level: Any) -> int | None:
+    if not isinstance(level, dict):
+        return None
+    for q in level.get("quantities") or []:
+        if isinstance(q, dict) and q.get("name") == "available" and isinstance(q.get("quantity"), int):
+            return q["quantity"]
+    return None
+
+
+class ShopReconciler:
+    def __init__(self, rt: Runtime, client: AdminClient, shop: asyncpg.Record, locations: list[int]):
+        self.rt, self.client, self.shop, self.locations = rt, client, shop, locations
+        self.found = Found()
+
+    async def run(self) -> Found:
+        pool, shop_id = self.rt.conns.pool, self.shop["shop_id"]
+        waiting = await pool.fetch(WAITING_VARIANTS, shop_id)
+        size = max(1, BATCH // (1 + len(self.locations)))
+        query = variants_query(self.locations)
+        for start in range(0, len(waiting), size):
+            batch = waiting[start:start + size]
+            data = await self.client.execute(
+                "BisVariants", query, {"ids": [gid("ProductVariant", r["variant_id"]) for r in batch]})
+            ours = {r["variant_id"]: r for r in batch}
+            for node in data.get("nodes") or []:
+                variant_id = legacy_id(node.get("id")) if isinstance(node, dict) else None
+                if variant_id in ours:
+                    await self.variant(node, ours[variant_id])
+        await pool.execute(RECONCILED, shop_id)
+        return self.found
+
+    async def variant(self, node: dict[str, Any], ours: asyncpg.Record) -> None:
+        item = legacy_id((node.get("inventoryItem") or {}).get("id"))
+        if ours["source"] != "shopify" or ours["inventory_item_id"] is None:
+            await self.fill_catalog(node, item)
+        if item is None:
+            return
+        pool, shop_id = self.rt.conns.pool, self.shop["shop_id"]
+        if self.locations:
+            theirs = {loc: (node["inventoryItem"].get(f"l{i}") or None) for i, loc in enumerate(self.locations)}
+        else:
+            self.found.checked += 1
+            total = node.get("inventoryQuantity")
+            if not isinstance(total, int) or total == await available(pool, shop_id, ours["variant_id"], []):
+                return
+            theirs = await self.item_levels(item)
+        stored = {r["location_id"]: r["available"] for r in await pool.fetch(STORED_LEVELS, shop_id, item)}
+        for location, level in theirs.items():
+            quantity = _quantity(level)
+            if self.locations:
+                self.found.checked += 1
+            if quantity is None or stored.get(location) == quantity:
+                continue
+            self.found.differences += 1
+            await self.feed({"inventory_item_id": item, "location_id": location, "available": quantity,
+                             "updated_at": level.get("updatedAt")})
+
+    async def item_levels(self, item: int) -> dict[int, dict[str, Any]]:
+        levels: dict[int, dict[str, Any]] = {}
+        after = None
+        while True:
+            data = await self.client.execute("BisItemLevels", LEVELS, {"id": gid("InventoryItem", item), "after": after})
+            page = ((data.get("inventoryItem") or {}).get("inventoryLevels")) or {}
+            for node in page.get("nodes") or []:
+                location = legacy_id((node.get("location") or {}).get("id")) if isinstance(node, dict) else None
+                if location is not None:
+                    levels[location] = node
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                return levels
+            after = info.get("endCursor")
+
+    async def feed(self, payload: dict[str, Any]) -> None:
+        """One level through the webhook's handler, in the shop's webhook turn."""
+        await self._in_turn(inventory.inventory_level_update, payload)
+
+    async def fill_catalog(self, node: dict[str, Any], item: int | None) -> None:
+        product = node.get("product") or {}
+        product_id = legacy_id(product.get("id"))
+        if product_id is None:
+            return
+        payload = {"id": product_id, "title": product.get("title"), "handle": product.get("handle"),
+                   "vendor": product.get("vendor"), "status": str(product.get("status") or "").lower() or None,
+                   "published_at": product.get("publishedAt"), "updated_at": product.get("updatedAt"),
+                   "variants": [{"id": legacy_id(node.get("id")), "title": node.get("title"),
+                                 "sku": node.get("sku"), "inventory_item_id": item,
+                                 # A total over every location is no measure for a shop that counts some.
+                                 "inventory_quantity": None if self.locations else node.get("inventoryQuantity")}]}
+        self.found.filled += 1
+        await self._in_turn(catalog.product_upsert, payload)
+
+    async def _in_turn(self, handler: Any, payload: dict[str, Any]) -> None:
+        shop_id = self.shop["shop_id"]
+        now = dt.datetime.now(dt.timezone.utc)
+        event = {"triggered_at": now, "received_at": now}
+        async with self.rt.conns.pool.acquire() as conn, conn.transaction():
+            await conn.execute(SHOP_TURN, shop_id)
+            shop = await conn.fetchrow(SHOP, shop_id)
+            _, started = await handler(conn, shop, payload, event)
+        await self._start(started)
+
+    async def _start(self, started: list[Started]) -> None:
+        for s in started:
+            self.found.restocks += 1
+            await start_chains(self.rt, self.shop["shop_id"], s.job_id, s.targets)
+
+
+async def reconcile_shop(rt: Runtime, session: aiohttp.ClientSession, shop_id: uuid.UUID) -> Found | None:
+    pool, config = rt.conns.pool, rt.conns.config
+    shop = await pool.fetchrow(SHOP, shop_id)
+    if shop is None or not shop["shopify_token"]:
+        return None
+    locations = (await load_effective(pool, shop_id))["delivery"]["location_ids"]
+    client = AdminClient(session, admin_base(config.shopify_admin_api_base, shop["domain"]),
+                         shop["shopify_token"], config.shopify_api_version)
+    found = await ShopReconciler(rt, client, shop, list(locations)).run()
+    for what in ("checked", "differences", "restocks"):
+        rt.metrics.reconcile.labels(what).inc(getattr(found, what))
+    log.info("reconciled shop %s: %d levels checked, %d differences, %d restocks started, "
+             "%d catalog rows filled, %.1f s waited for Shopify's query budget", shop_id, found.checked,
+             found.differences, found.restocks, found.filled, client.waited)
+    return found
+
+
+async def reconcile_all(rt: Runtime) -> int:
+    """One pass over every connected shop; a shop that fails is logged and left to the next pass."""
+    shops = [r["shop_id"] for r in await rt.conns.pool.fetch(CONNECTED_SHOPS)]
+    async with aiohttp.ClientSession() as session:
+        for shop_id in shops:
+            try:
+                await reconcile_shop(rt, session, shop_id)
+            except (AdminError, asyncpg.PostgresError, OSError) as exc:
+                log.warning("reconciling shop %s failed, retried next pass: %s", shop_id, exc)
+    return len(shops)
+
+
+_running: dict[int, asyncio.Task] = {}
+
+
+async def reconcile_tick(rt: Runtime) -> None:
+    """Called on every sweep: starts a pass in the background when this worker
+    takes the interval's lock (kept for the interval, so one pass per interval)."""
+    minutes = rt.conns.config.shopify_reconcile_minutes
+    if minutes <= 0 or id(rt) in _running:
+        return
+    if not await rt.conns.redis.set(LOCK, "1", nx=True, px=int(minutes * 60_000)):
+        return
+    task = asyncio.create_task(_pass(rt))
+    _running[id(rt)] = task
+    task.add_done_callback(lambda _: _running.pop(id(rt), None))
+
+
+async def _pass(rt: Runtime) -> None:
+    try:
+        await reconcile_all(rt)
+    except Exception:
+        log.exception("reconciliation pass failed; the next interval retries it")
+
+
+async def stop_reconcile(rt: Runtime) -> None:
+    task = _running.get(id(rt))
+    if task is not None:
+        await cancel_and_wait(task)
