@@ -74,6 +74,7 @@ class ShopifyAdminStandIn(_HttpStandIn):
         self.token = token
         self.calls: list[dict[str, Any]] = []
         self.throttled = 0
+        self.force_throttle = 0  # the next N queries are THROTTLED: another client of the app spent the bucket
         self.bucket = Bucket()
         self.subscriptions: list[Subscription] = []
         self.variants: dict[int, Variant] = {}
@@ -103,6 +104,9 @@ class ShopifyAdminStandIn(_HttpStandIn):
         if handler is None:
             return web.json_response({"errors": [{"message": f"unknown operation {name}"}]})
         cost = self.cost(name, variables)
+        if self.force_throttle:
+            self.force_throttle -= 1
+            self.bucket.available, self.bucket.at = 0.0, time.monotonic()
         ok = self.bucket.take(cost)
         self.calls.append({"operation": name, "version": request.match_info["version"],
                            "variables": variables, "throttled": not ok, "query": body["query"]})
