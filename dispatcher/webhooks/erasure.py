@@ -3,7 +3,9 @@ one person, then erasing it or exporting it.
 
 The person is matched by Shopify customer id, email (case-insensitive) and
 phone (as given and in E.164), and by the contact details of the customer
-records so matched: their customer records, every signup whose contact is
+records so matched. A record matched by phone alone that carries another
+email than the request's is someone else who gave that phone: it loses the
+phone (and its signups to it), nothing more. Found: their customer records, every signup whose contact is
 one of those (under any customer: an SMS signup to their phone held by
 another customer), the contact on their notifications, the orders they
 placed and the orders the request names (orders_to_redact), the stored
@@ -26,7 +28,7 @@ from api_service.signups.validators import normalize_phone
 from shared_models.payload import as_int, as_text
 
 MATCH_CUSTOMERS = """
-SELECT customer_id, email, phone, push_token FROM customers
+SELECT customer_id, email, phone, push_token, shopify_customer_id FROM customers
 WHERE shop_id = $1 AND ((shopify_customer_id IS NOT NULL AND shopify_customer_id = $2)
                         OR lower(email) = ANY($3::text[]) OR phone = ANY($4::text[]))
 """
@@ -53,6 +55,9 @@ WHERE shop_id = $1 AND notification_id = ANY($2::uuid[])
 DROP_TARGETS = "DELETE FROM job_targets WHERE shop_id = $1 AND signup_id = ANY($2::uuid[]) AND state = 'queued'"
 DROP_SIGNUPS = "DELETE FROM signups WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])"
 DROP_CUSTOMERS = "DELETE FROM customers WHERE shop_id = $1 AND customer_id = ANY($2::uuid[])"
+DROP_PHONES = """
+UPDATE customers SET phone = NULL, updated_at = now() WHERE shop_id = $1 AND customer_id = ANY($2::uuid[])
+"""
 # Revenue and attributions stay (order_attributions hold no personal data).
 ERASE_ORDERS = """
 UPDATE orders SET email = NULL, shopify_customer_id = NULL, name = NULL, note_attributes = NULL,
@@ -122,6 +127,7 @@ class Person:
 @dataclass
 class Found:
     customers: list[uuid.UUID]
+    sharing_phone: list[uuid.UUID]  # other people's records that held the phone
     signups: list[uuid.UUID]
     notifications: list[uuid.UUID]
     orders: list[int]
@@ -151,7 +157,9 @@ def person(payload: dict, orders_key: str) -> Person:
 
 
 async def find(conn: asyncpg.Connection, shop_id: uuid.UUID, who: Person) -> Found:
-    rows = await conn.fetch(MATCH_CUSTOMERS, shop_id, who.shopify_id, sorted(who.emails), sorted(who.phones))
+    matched = await conn.fetch(MATCH_CUSTOMERS, shop_id, who.shopify_id, sorted(who.emails), sorted(who.phones))
+    rows = [r for r in matched if _is_the_person(r, who)]
+    sharing = [r["customer_id"] for r in matched if not _is_the_person(r, who)]
     # Their records' own details name them too (a phone the request didn't give).
     for r in rows:
         if r["email"]:
@@ -165,7 +173,16 @@ async def find(conn: asyncpg.Connection, shop_id: uuid.UUID, who: Person) -> Fou
                      await conn.fetch(NOTIFICATIONS, shop_id, customers, signups, contacts)]
     orders = [r["order_id"] for r in
               await conn.fetch(MATCH_ORDERS, shop_id, who.order_ids, who.shopify_id, sorted(who.emails))]
-    return Found(customers, signups, notifications, orders, contacts)
+    return Found(customers, sharing, signups, notifications, orders, contacts)
+
+
+def _is_the_person(row: asyncpg.Record, who: Person) -> bool:
+    if who.shopify_id is not None and row["shopify_customer_id"] == who.shopify_id:
+        return True
+    email = (row["email"] or "").lower()
+    if email in who.emails:
+        return True
+    return not (email and who.emails)  # matched by phone: someone else if their email differs
 
 
 def _needles(found: Found) -> list[str]:
@@ -178,6 +195,7 @@ async def redact(conn: asyncpg.Connection, shop_id: uuid.UUID, payload: dict) ->
     await conn.execute(DROP_TARGETS, shop_id, found.signups)
     await conn.execute(DROP_SIGNUPS, shop_id, found.signups)
     await conn.execute(DROP_CUSTOMERS, shop_id, found.customers)
+    await conn.execute(DROP_PHONES, shop_id, found.sharing_phone)
     await conn.execute(ERASE_ORDERS, shop_id, found.orders)
     needles = _needles(found)
     if needles or found.orders:
