@@ -270,3 +270,18 @@ def test_300_unknown_keys_against_the_api_process(env, tmp_path):
         assert statuses == [401] * 20 + [429] * 280
     finally:
         assert api.stop() == 0
+
+
+async def test_a_shop_redact_waiting_when_the_shop_is_reinstalled_erases_nothing(client, api, pool, shop, config):
+    async with running_workers(config):
+        await webhook(client, pool, shop, "app/uninstalled", {"id": 4242, "domain": shop.domain})
+    # Accepted while uninstalled; the shop is installed again before a worker gets to it.
+    redact_id = str(uuid.uuid4())
+    status, _ = await send_webhook(client, shop, "shop/redact", {"shop_id": 4242, "shop_domain": shop.domain},
+                                   webhook_id=redact_id)
+    assert status == 200 and await stored(pool, shop, redact_id) == 1
+    assert await admin.reinstall(pool, shop.domain) is True
+    async with running_workers(config):
+        assert await wait_for(lambda: processed(pool, shop, redact_id), what="redact handled") == \
+            "ignored: shop installed again"
+    assert (await api.get("/back_in_stock/signups"))[0] == 200
