@@ -27,20 +27,21 @@ import asyncpg
 from api_service.signups.validators import normalize_phone
 from shared_models.payload import as_int, as_text
 
-MATCH_CUSTOMERS = """
-SELECT customer_id, email, phone, push_token, shopify_customer_id FROM customers
-WHERE shop_id = $1 AND ((shopify_customer_id IS NOT NULL AND shopify_customer_id = $2)
-                        OR lower(email) = ANY($3::text[]) OR phone = ANY($4::text[]))
+# One indexed lookup per key (UNION, not OR: each arm has its index).
+_CUSTOMER = "SELECT customer_id, email, phone, push_token, shopify_customer_id FROM customers WHERE shop_id = $1"
+MATCH_CUSTOMERS = f"""
+{_CUSTOMER} AND shopify_customer_id = $2
+UNION {_CUSTOMER} AND lower(email) = ANY($3::text[])
+UNION {_CUSTOMER} AND phone = ANY($4::text[])
 """
 MATCH_SIGNUPS = """
-SELECT signup_id FROM signups
-WHERE shop_id = $1 AND (customer_id = ANY($2::uuid[]) OR lower(contact) = ANY($3::text[]))
+SELECT signup_id FROM signups WHERE shop_id = $1 AND customer_id = ANY($2::uuid[])
+UNION SELECT signup_id FROM signups WHERE shop_id = $1 AND lower(contact) = ANY($3::text[])
 """
 MATCH_ORDERS = """
-SELECT order_id FROM orders
-WHERE shop_id = $1 AND (order_id = ANY($2::bigint[])
-                        OR ($3::bigint IS NOT NULL AND shopify_customer_id = $3)
-                        OR lower(email) = ANY($4::text[]))
+SELECT order_id FROM orders WHERE shop_id = $1 AND order_id = ANY($2::bigint[])
+UNION SELECT order_id FROM orders WHERE shop_id = $1 AND shopify_customer_id = $3
+UNION SELECT order_id FROM orders WHERE shop_id = $1 AND lower(email) = ANY($4::text[])
 """
 NOTIFICATIONS = """
 SELECT notification_id FROM notifications
