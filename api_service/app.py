@@ -7,6 +7,7 @@ from aiohttp import web
 from aiohttp_apigami import setup_aiohttp_apispec
 from redis.asyncio import Redis
 
+from api_service import intake_limits
 from api_service.context import CONNECTIONS, Connections
 from api_service.meta import handlers as meta
 from api_service.middleware import add_common_headers, error_middleware
@@ -84,6 +85,7 @@ def create_app(config: Config, actions: list[Action] | None = None) -> web.Appli
     v1_routes.add_routes(app, actions)  # the registry's v1 aliases and the storefront signup
     public_routes.add_routes(app)
     webhooks.add_routes(app)
+    intake_limits.setup(app)
     setup_openapi(app)
     app.on_response_prepare.append(add_common_headers)
     return app

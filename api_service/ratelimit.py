@@ -11,19 +11,21 @@ from redis.exceptions import RedisError
 
 log = logging.getLogger("backinstock.ratelimit")
 
-# KEYS[1] bucket; ARGV: rate per second, burst, now (s). Returns
+# KEYS[1] bucket; ARGV: rate per second, burst, now (s), cost (1; 0 only asks
+# whether a token is there, for limits charged after the fact). Returns
 # {allowed 0/1, tokens left (floor), seconds until one token}.
 TOKEN_BUCKET = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
+local cost = tonumber(ARGV[4] or '1')
 local state = redis.call('HMGET', KEYS[1], 't', 'ts')
 local tokens = tonumber(state[1]) or burst
 local ts = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
 local allowed = 0
 if tokens >= 1 then
-  tokens = tokens - 1
+  tokens = tokens - cost
   allowed = 1
 end
 redis.call('HSET', KEYS[1], 't', tostring(tokens), 'ts', tostring(now))
@@ -49,10 +51,10 @@ class RateLimiter:
         self.burst = burst
         self._script = redis.register_script(TOKEN_BUCKET)
 
-    async def hit(self, bucket: str) -> Decision:
+    async def hit(self, bucket: str, cost: int = 1) -> Decision:
         try:
             allowed, remaining, wait = await self._script(
-                keys=[f"bis:rl:{bucket}"], args=[self.per_second, self.burst, time.time()]
+                keys=[f"bis:rl:{bucket}"], args=[self.per_second, self.burst, time.time(), cost]
             )
         except (RedisError, OSError) as exc:
             log.warning("rate limiter unavailable, letting request through: %s", exc)

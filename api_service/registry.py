@@ -100,10 +100,10 @@ class Action:
 
 def all_actions() -> list[Action]:
     """Every action, in the order of the contract's table."""
-    from api_service import jobs, notifications, reports, settings, signups
+    from api_service import data_requests, jobs, notifications, reports, settings, signups
 
     actions = [*signups.ACTIONS, *notifications.ACTIONS, *settings.ACTIONS,
-               *reports.ACTIONS, *jobs.ACTIONS]
+               *reports.ACTIONS, *jobs.ACTIONS, *data_requests.ACTIONS]
     names = [a.name for a in actions]
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:

@@ -18,9 +18,11 @@ from api_service.errors import (
     Forbidden,
     NotFound,
     TooManyRequests,
+    Unauthorized,
     Unprocessable,
     flatten_errors,
 )
+from api_service.intake_limits import INTAKE_LIMITERS
 from api_service.ratelimit import RateLimiter
 from api_service.registry import Action
 from shared_models import jsonutil
@@ -74,7 +76,16 @@ async def read_json(request: web.Request) -> tuple[Any, bytes]:
 async def authorize(request: web.Request, *, write: bool) -> Principal:
     """Key → shop, then the per-key rate limit, then read-only keys' writes."""
     conns = request.app[CONNECTIONS]
-    principal = await authenticate(conns.pool, key_from_request(request))
+    key = key_from_request(request)
+    limiters = request.app.get(INTAKE_LIMITERS)
+    if key is not None and limiters is not None:
+        await limiters.before_key_lookup(request.remote)
+    try:
+        principal = await authenticate(conns.pool, key)
+    except Unauthorized:
+        if key is not None and limiters is not None:
+            await limiters.key_failed(request.remote)
+        raise
     decision = await request.app[RATE_LIMITER].hit(f"key:{principal.key_id}")
     request[RATE_HEADERS] = {
         "X-RateLimit-Limit": str(decision.limit),

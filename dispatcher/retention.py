@@ -11,6 +11,10 @@ the personal data older than its window.
 - orders placed before the window keep their revenue and attribution but lose
   email, name and note attributes.
 
+Whatever a shop set, customers/data_request exports are deleted 30 days
+after they were made (EXPORT_DAYS): the merchant has them to hand on, we
+don't keep a second copy of the customer.
+
 Deletes go in small batches (short transactions, small trigger transition
 tables), each re-checking the row, so a signup touched meanwhile stays. One
 worker runs it a day (a Redis lock, as the sweep's), in the background of the
@@ -94,7 +98,11 @@ WITH gone AS (
 )
 SELECT count(*) FROM gone
 """
-KINDS = ("signups", "customers", "notifications", "webhook_events", "orders")
+KINDS = ("signups", "customers", "notifications", "webhook_events", "orders", "data_requests")
+EXPORT_DAYS = 30
+# Few shops, few exports: the shops holding expired ones, then each shop's.
+EXPORT_SHOPS = "SELECT DISTINCT shop_id FROM data_requests WHERE created_at < $1"
+EXPORTS = "DELETE FROM data_requests WHERE shop_id = $1 AND created_at < $2"
 
 
 async def _paged(pool: asyncpg.Pool, sql: str, shop_id: uuid.UUID, cutoff: dt.datetime, batch: int) -> int:
@@ -138,6 +146,10 @@ async def enforce_retention(pool: asyncpg.Pool, *, now: dt.datetime | None = Non
             log.info("retention (%d days) for shop %s removed %s", shop["days"], shop["shop_id"], removed)
         for kind, n in removed.items():
             totals[kind] += n
+    export_cutoff = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=EXPORT_DAYS)
+    for shop in await pool.fetch(EXPORT_SHOPS, export_cutoff):
+        deleted = await pool.execute(EXPORTS, shop["shop_id"], export_cutoff)
+        totals["data_requests"] += int(deleted.split()[-1])
     return totals
 
 

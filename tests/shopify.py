@@ -1,6 +1,7 @@
 """Signed Shopify webhooks, as Shopify sends them."""
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -8,17 +9,27 @@ from typing import Any
 from api_service.webhooks.verify import signature
 
 
+def now_header(offset: float = 0.0) -> str:
+    """An X-Shopify-Triggered-At value, `offset` seconds from now."""
+    when = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=offset)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 async def send_webhook(client: Any, shop: Any, topic: str, payload: Any, *, webhook_id: str | None = None,
-                       secret: str | None = None, headers: dict[str, str] | None = None):
+                       secret: str | None = None, headers: dict[str, str | None] | None = None):
+    """Signed as Shopify signs (the body only), with Triggered-At now unless
+    `headers` says otherwise (a None value leaves a header out)."""
     raw = json.dumps(payload).encode()
     h = {
         "X-Shopify-Topic": topic,
         "X-Shopify-Shop-Domain": shop.domain,
         "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
         "X-Shopify-Hmac-Sha256": signature(secret or shop.webhook_secret, raw),
+        "X-Shopify-Triggered-At": now_header(),
         "Content-Type": "application/json",
         **(headers or {}),
     }
+    h = {k: v for k, v in h.items() if v is not None}
     resp = await client.post("/webhooks/shopify", data=raw, headers=h)
     return resp.status, await resp.json()
 

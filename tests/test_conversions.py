@@ -151,13 +151,13 @@ async def test_an_order_counts_once_and_cancelling_removes_it(client, pool, shop
         assert (await report(api, "summary"))["conversions"] == 1
         assert (await signup_row(pool, alerted["signups"]["ann"]))["purchased_at"] is not None
 
-        cancel = {"id": 1010, "cancelled_at": dt.datetime.now(UTC).isoformat()}
+        cancel = {"id": 1010, "line_items": [], "cancelled_at": dt.datetime.now(UTC).isoformat()}
         assert await send_order(client, pool, shop, cancel, topic="orders/cancelled") == \
             "order cancelled: 1 signups no longer converted"
         assert await send_order(client, pool, shop, cancel, topic="orders/cancelled") == \
             "ignored: order already cancelled"
         # Cancelled before Shopify's orders/create reached us: counts nothing either.
-        early = {"id": 1011, "cancelled_at": dt.datetime.now(UTC).isoformat()}
+        early = {"id": 1011, "line_items": [], "cancelled_at": dt.datetime.now(UTC).isoformat()}
         assert await send_order(client, pool, shop, early, topic="orders/cancelled") == \
             "order cancelled before it was recorded"
         assert await send_order(client, pool, shop, order(1011, [LINE_4001], email=BOB)) == \

@@ -91,7 +91,7 @@ async def test_customers_redact_erases_that_customer_only(client, api, pool, sho
         await wait_for(lambda: sent_count(pool, shop, 2), what="alerts sent")
         outcome = await webhook(client, pool, shop, "customers/redact",
                                 redact_payload(shop, email="ANN@example.com", customer_id=555))
-    assert outcome == "redacted 1 customers, 2 signups"
+    assert outcome == "redacted 1 customers, 2 signups, 0 orders"
     for signup in ann:
         status, body, _ = await api.get(f"/back_in_stock/signups/{signup['id']}")
         assert status == 404, body
@@ -147,6 +147,8 @@ async def fill_shop(client, api, pool, shop):
                   product(9001, [{"id": 4001, "inventory_item_id": 7001}], updated_at="2026-11-26T09:00:00Z"))
     await webhook(client, pool, shop, "inventory_levels/update", inventory_update(7001, 5))
     await wait_for(lambda: sent_count(pool, shop, 1), what="batch 1 sent")
+    await webhook(client, pool, shop, "customers/data_request",
+                  {"shop_id": 1, "shop_domain": shop.domain, "customer": {"email": "ann@example.com"}})
 
 
 async def test_shop_redact_erases_every_row_of_the_shop(client, api, pool, make_shop, providers):
@@ -163,6 +165,8 @@ async def test_shop_redact_erases_every_row_of_the_shop(client, api, pool, make_
         empty = {t for t, n in before.items() if n == 0}
         assert not empty - {"orders", "order_attributions", "report_signup_deltas", "report_notification_deltas"}, \
             empty
+        # Shopify sends shop/redact 48 hours after app/uninstalled.
+        await webhook(client, pool, gone, "app/uninstalled", {"id": 1, "domain": gone.domain})
         webhook_id = str(uuid.uuid4())
         status, _ = await send_webhook(client, gone, "shop/redact", {"shop_id": 1, "shop_domain": gone.domain},
                                        webhook_id=webhook_id)
@@ -181,14 +185,15 @@ async def _shop_gone(pool, shop):
 async def table_snapshot(pool, shop) -> dict[str, list]:
     out = {}
     for table in await tenant_tables(pool):
-        if table == "webhook_events":
-            continue  # the request itself is recorded there
+        if table in ("webhook_events", "data_requests"):
+            continue  # the request itself is recorded there, and its export
         out[table] = sorted(map(str, await pool.fetch(f'SELECT * FROM "{table}" WHERE shop_id = $1',
                                                       shop.shop_id)))
     return out
 
 
-async def test_customers_data_request_is_recorded_and_changes_nothing(client, api, pool, shop, providers):
+async def test_customers_data_request_exports_for_the_merchant_and_changes_nothing(client, api, pool, shop,
+                                                                                 providers):
     await create_signup(api, shop, email="ann@example.com")
     await create_signup(api, shop, email="ann@example.com", variant_id=4002, item=7002)
     await create_signup(api, shop, email="bob@example.com")
@@ -201,8 +206,22 @@ async def test_customers_data_request_is_recorded_and_changes_nothing(client, ap
                                 {"shop_id": 1, "shop_domain": shop.domain, "orders_requested": [],
                                  "customer": {"id": 555, "email": "ann@example.com", "phone": None},
                                  "data_request": {"id": 9}})
-    assert outcome == "data request: 1 customers, 2 signups, 1 notifications held"
+    request_id = outcome.split()[2].rstrip(":")
+    assert outcome == f"data request {request_id}: 1 customers, 2 signups, 1 notifications, 0 orders exported"
     assert await table_snapshot(pool, shop) == before
+
+    # The merchant reads the export with the shop's key.
+    status, listed, _ = await api.get("/back_in_stock/data_requests")
+    assert status == 200 and [(r["id"], r["shopify_request_id"]) for r in listed["data_requests"]] == \
+        [(request_id, 9)]
+    assert listed["data_requests"][0]["counts"] == {"customers": 1, "signups": 2, "notifications": 1, "orders": 0}
+    status, body, _ = await api.get(f"/back_in_stock/data_requests/{request_id}")
+    assert status == 200, body
+    export = body["export"]
+    assert [c["email"] for c in export["customers"]] == ["ann@example.com"]
+    assert {s["contact"] for s in export["signups"]} == {"ann@example.com"} and len(export["signups"]) == 2
+    assert [(n["contact"], n["status"]) for n in export["notifications"]] == [("ann@example.com", "sent")]
+    assert "bob@example.com" not in str(body)
 
 
 async def _jobs_finished(pool, shop):

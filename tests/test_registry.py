@@ -30,6 +30,9 @@ CONTRACT = {
     **{f"back_in_stock_reports_{r}": f"GET /back_in_stock/reports/{r}" for r in REPORTS},
     "jobs_read": "GET /jobs/{id}",
     "jobs_cancel": "POST /jobs/{id}/cancel",
+    # issue 13 §2: customers/data_request exports
+    "back_in_stock_data_requests_list": "GET /back_in_stock/data_requests",
+    "back_in_stock_data_requests_read": "GET /back_in_stock/data_requests/{id}",
 }
 
 

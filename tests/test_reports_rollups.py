@@ -72,7 +72,7 @@ async def test_rollups_follow_every_change(client, api, pool, shop, config):
                                                    email="bob@example.com"))
         await send_order(client, pool, shop, order(5002, [{"variant_id": 4001, "price": "10.00"}],
                                                    email="ann@example.com"))
-        await send_order(client, pool, shop, {"id": 5002}, topic="orders/cancelled")
+        await send_order(client, pool, shop, {"id": 5002, "line_items": []}, topic="orders/cancelled")
         await assert_rollups_exact(pool, shop.shop_id)
 
         # fay waits on 4003 and now on 4002 too: moving 4003's waiting signups to 4002
@@ -92,8 +92,10 @@ async def test_rollups_follow_every_change(client, api, pool, shop, config):
     snap = await assert_rollups_exact(pool, shop.shop_id)
     assert snap["notifications"] and snap["demand"] and snap["monthly"]
 
-    await send_webhook(client, shop, "shop/redact", {"shop_domain": shop.domain})
     async with running_workers(config):
+        # shop/redact acts only on an uninstalled shop, and names its Shopify id.
+        await send_order(client, pool, shop, {"id": 77, "domain": shop.domain}, topic="app/uninstalled")
+        await send_webhook(client, shop, "shop/redact", {"shop_id": 77, "shop_domain": shop.domain})
         await wait_for(lambda: _gone(pool, shop.shop_id), what="shop redacted")
     for table in ("report_signups_daily", "report_variant_demand", "report_variant_demand_monthly",
                   "report_notifications_daily", "report_signup_deltas", "report_notification_deltas"):

@@ -124,7 +124,8 @@ async def test_rows_older_than_the_window_go_and_nothing_else(shops, pool):
     before_kept, before_long = await kept.everything(), await long.everything()
 
     removed = await enforce_retention(pool, batch=2)  # small pages: the paging is exercised
-    assert removed == {"signups": 2, "customers": 2, "notifications": 1, "webhook_events": 1, "orders": 1}
+    assert removed == {"signups": 2, "customers": 2, "notifications": 1, "webhook_events": 1, "orders": 1,
+                       "data_requests": 0}
 
     assert await short.signups() == {short.old_notified["id"], short.recent["id"], short.shared_new["id"]}
     customers = await short.customers()
@@ -148,6 +149,17 @@ async def test_rows_older_than_the_window_go_and_nothing_else(shops, pool):
 
     # Idempotent: a second run finds nothing.
     assert set((await enforce_retention(pool)).values()) == {0}
+
+
+async def test_data_request_exports_go_after_30_days_whatever_the_shop_set(pool, make_shop):
+    shop, other = await make_shop(), await make_shop()  # neither sets data_retention_days
+    for s, webhook_id, age in ((shop, "old", 31), (shop, "new", 29), (other, "old", 31)):
+        await pool.execute("INSERT INTO data_requests (shop_id, request_id, webhook_id, export, created_at) "
+                           "VALUES ($1, $2, $3, '{}', now() - make_interval(days => $4))",
+                           s.shop_id, uuid.uuid4(), webhook_id, age)
+    assert (await enforce_retention(pool))["data_requests"] == 2
+    left = await pool.fetch("SELECT shop_id, webhook_id FROM data_requests")
+    assert [(r["shop_id"], r["webhook_id"]) for r in left] == [(shop.shop_id, "new")]
 
 
 async def test_activity_inside_the_window_keeps_a_signup(shops, pool):

@@ -137,10 +137,14 @@ async def _seed(url: str, shop: dict, dsn: str) -> dict[str, list[str]]:
                 shop_id, nid, uuid.UUID(signups[1 + i]), status, 4001 + i, f"seed{1 + i}@example.com",
                 "plan_limit" if status == "blocked" else None)
             notifications.append(str(nid))
+        export = uuid.uuid4()  # a customers/data_request export, as the dispatcher stores it
+        await conn.execute("INSERT INTO data_requests (shop_id, request_id, webhook_id, export) "
+                           "VALUES ($1, $2, 'seed', '{\"customers\": []}')", shop_id, export)
     finally:
         await conn.close()
     # DELETE /signups/{id} gets its own, so that the others stay readable.
-    return {"signup": signups[:6], "deletable": signups[6:], "notification": notifications, "job": jobs}
+    return {"signup": signups[:6], "deletable": signups[6:], "notification": notifications, "job": jobs,
+            "data_request": [str(export)]}
 
 
 def _strategy(served: Served, operation_id: str, mode: GenerationMode):
@@ -150,6 +154,7 @@ def _strategy(served: Served, operation_id: str, mode: GenerationMode):
         return strategies[0]
     path = operation.path
     kind = ("job" if "/jobs/{id}" in path else "notification" if "/notifications/{id}" in path
+            else "data_request" if "/data_requests/{id}" in path
             else "deletable" if operation_id == "back_in_stock_signups_delete"
             else "signup" if "{id}" in path else None)
     if kind is not None:

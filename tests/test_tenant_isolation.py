@@ -47,7 +47,8 @@ class World:
     def __init__(self, api, pool, a, b):
         self.pool, self.a, self.b = pool, a, b
         self.api_a, self.api_b = api.with_key(a.api_key), api.with_key(b.api_key)
-        self.ids: dict[str, list[str]] = {"Signup": [], "Notification": [], "Job": [], "Customer": []}
+        self.ids: dict[str, list[str]] = {"Signup": [], "Notification": [], "Job": [], "Customer": [],
+                                          "Data request": []}
 
     async def create(self, api, shop, **kwargs) -> dict:
         body = signup_body(**kwargs)
@@ -73,6 +74,11 @@ class World:
         self.ids["Notification"] = [str(notification)]
         self.ids["Job"] = [job["job_id"]]
         self.ids["Customer"] = sorted({s["customer"]["id"] for s in (waiting, notified, a_only, spare)})
+        export = uuid.uuid4()  # a customers/data_request export, as the dispatcher stores it
+        await self.pool.execute("INSERT INTO data_requests (shop_id, request_id, webhook_id, export) "
+                                "VALUES ($1, $2, 'w-export', $3)", a.shop_id, export,
+                                {"customers": [{"email": A_ONLY["email"], "name": A_ONLY["name"]}]})
+        self.ids["Data request"] = [str(export)]
         self.b_signup = await self.create(self.api_b, self.b, email=SHARED_EMAIL)
         return self
 

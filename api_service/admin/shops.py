@@ -23,6 +23,11 @@ SHOP_BY_DOMAIN = "SELECT * FROM shops WHERE domain = $1"
 SET_PLAN = "UPDATE shops SET plan = $2, updated_at = now() WHERE domain = $1 RETURNING shop_id"
 SET_DOMAINS = "UPDATE shops SET storefront_domains = $2, updated_at = now() WHERE domain = $1 RETURNING shop_id"
 SET_TOKEN = "UPDATE shops SET shopify_token = $2, updated_at = now() WHERE domain = $1 RETURNING shop_id"
+REINSTALL = """
+UPDATE shops SET uninstalled_at = NULL, updated_at = now() WHERE domain = $1
+RETURNING shop_id, (SELECT uninstalled_at FROM shops WHERE domain = $1) AS was_uninstalled_at
+"""
+SET_SHOPIFY_ID = "UPDATE shops SET shopify_shop_id = $2, updated_at = now() WHERE domain = $1 RETURNING shop_id"
 REVOKE_KEY = """
 UPDATE api_keys SET revoked_at = now()
 WHERE shop_id = $1 AND prefix = $2 AND revoked_at IS NULL RETURNING key_id
@@ -108,3 +113,16 @@ async def revoke_key(pool: asyncpg.Pool, domain: str, prefix: str) -> None:
     prefix = prefix.removeprefix("bis_")[:8]
     if await pool.fetchval(REVOKE_KEY, shop["shop_id"], prefix) is None:
         raise AdminError(f"no active key with prefix {prefix!r} for {domain}")
+
+
+async def reinstall(pool: asyncpg.Pool, domain: str) -> bool:
+    """Clears uninstalled_at: the shop sends again. True if it was uninstalled."""
+    row = await pool.fetchrow(REINSTALL, check_domain(domain))
+    if row is None:
+        raise AdminError(f"no shop with domain {domain!r}")
+    return row["was_uninstalled_at"] is not None
+
+
+async def set_shopify_id(pool: asyncpg.Pool, domain: str, shopify_shop_id: int) -> None:
+    if await pool.fetchval(SET_SHOPIFY_ID, check_domain(domain), shopify_shop_id) is None:
+        raise AdminError(f"no shop with domain {domain!r}")

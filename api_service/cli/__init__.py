@@ -84,6 +84,15 @@ def add_shop_commands(commands: argparse._SubParsersAction) -> None:
     connect.add_argument("--domain", required=True)
     connect.set_defaults(handler=lazy("admin", "shops_connect"))
 
+    reinstall = sub.add_parser("reinstall", help="the app is installed again: clear uninstalled_at, send again")
+    reinstall.add_argument("--domain", required=True)
+    reinstall.set_defaults(handler=lazy("admin", "shops_reinstall"))
+
+    set_id = sub.add_parser("set-shopify-id", help="the shop's numeric Shopify id (shop/redact must name it)")
+    set_id.add_argument("--domain", required=True)
+    set_id.add_argument("--shopify-id", required=True, type=positive_int)
+    set_id.set_defaults(handler=lazy("admin", "shops_set_shopify_id"))
+
 
 def add_key_commands(commands: argparse._SubParsersAction) -> None:
     keys = commands.add_parser("keys", help="create and revoke API keys")

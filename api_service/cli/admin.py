@@ -68,6 +68,18 @@ async def shops_set_token(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[
 
 
 @with_pool
+async def shops_reinstall(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
+    was = await admin.reinstall(pool, args.domain)
+    return {"domain": admin.check_domain(args.domain), "installed": True, "was_uninstalled": was}
+
+
+@with_pool
+async def shops_set_shopify_id(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
+    await admin.set_shopify_id(pool, args.domain, args.shopify_id)
+    return {"domain": admin.check_domain(args.domain), "shopify_shop_id": args.shopify_id}
+
+
+@with_pool
 async def keys_create(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
     shop = await admin.shop_by_domain(pool, args.domain)
     return {"api_key": await admin.create_key(pool, shop["shop_id"], read_only=args.read_only)}

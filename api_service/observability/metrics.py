@@ -24,6 +24,10 @@ class ApiMetrics:
         self.latency = Histogram(
             "backinstock_api_request_duration_seconds", "Time to answer a request, by action",
             ["action"], registry=self.registry)
+        # Signed webhooks whose payload doesn't fit their topic (api_service/webhooks/shapes.py).
+        self.webhooks_suspicious = Counter(
+            "backinstock_webhooks_suspicious", "Signed webhooks ignored: payload not of the topic's shape "
+            "or not naming this shop", ["topic", "reason"], registry=self.registry)
 
     def observe(self, action: str, status: int, seconds: float) -> None:
         self.requests.labels(action, str(status)).inc()

@@ -15,7 +15,7 @@ import asyncpg
 from dispatcher.restocks import Started
 from dispatcher.runner import start_chains
 from dispatcher.runtime import Runtime
-from dispatcher.webhooks import catalog, inventory, orders, shop_events
+from dispatcher.webhooks import catalog, inventory, orders, reinstall, shop_events
 
 log = logging.getLogger("backinstock.webhooks")
 
@@ -34,7 +34,17 @@ SELECT webhook_id, topic, payload, triggered_at, received_at FROM webhook_events
 WHERE shop_id = $1 AND webhook_id = $2 AND processed_at IS NULL
 """
 SHOP = "SELECT * FROM shops WHERE shop_id = $1"
-DONE = "UPDATE webhook_events SET processed_at = now(), outcome = $3 WHERE shop_id = $1 AND webhook_id = $2"
+# Once processed, a payload is needed no more: it keeps only the top-level
+# identifiers and times that name no one (an order's id, never its buyer,
+# address or notes), for tracing what the event was.
+KEPT_KEYS = ["id", "shop_id", "shop_domain", "domain", "inventory_item_id", "location_id", "available",
+             "updated_at", "created_at", "cancelled_at"]
+DONE = """
+UPDATE webhook_events SET processed_at = now(), outcome = $3, payload = COALESCE(
+    (SELECT jsonb_object_agg(key, value) FROM jsonb_each(payload)
+     WHERE key = ANY($4::text[]) AND jsonb_typeof(value) IN ('string', 'number', 'boolean')), '{}'::jsonb)
+WHERE shop_id = $1 AND webhook_id = $2
+"""
 
 TOPICS = {
     "inventory_levels/update": inventory.inventory_level_update,
@@ -53,7 +63,9 @@ async def process_webhook(rt: Runtime, shop_id: uuid.UUID, webhook_id: str) -> s
     """Returns this event's outcome, or None if it was already handled."""
     pool = rt.conns.pool
     if await shop_events.is_shop_redact(pool, shop_id, webhook_id):
-        await shop_events.shop_redact(pool, shop_id)
+        if not await shop_events.shop_redact(pool, shop_id, webhook_id):
+            log.warning("shop/redact %s for shop %s refused: installed again", webhook_id, shop_id)
+            return "ignored: shop installed again"
         log.info("shop %s redacted", shop_id)
         return "shop redacted"
     while True:
@@ -79,7 +91,7 @@ async def _handle_next(rt: Runtime, shop_id: uuid.UUID, webhook_id: str, *, olde
         if event is None:
             return None, None
         outcome, started = await _dispatch(conn, shop_id, event)
-        await conn.execute(DONE, shop_id, event["webhook_id"], outcome)
+        await conn.execute(DONE, shop_id, event["webhook_id"], outcome, KEPT_KEYS)
     for s in started:
         await start_chains(rt, shop_id, s.job_id, s.targets)
     log.info("webhook %s %s: %s", event["topic"], event["webhook_id"], outcome)
@@ -91,5 +103,5 @@ async def _dispatch(conn: asyncpg.Connection, shop_id: uuid.UUID, event: asyncpg
     handler = TOPICS.get(event["topic"])
     if handler is None:
         return "ignored topic", []
-    shop = await conn.fetchrow(SHOP, shop_id)
+    shop = await reinstall.maybe_reinstall(conn, await conn.fetchrow(SHOP, shop_id), event)
     return await handler(conn, shop, event["payload"] or {}, event)

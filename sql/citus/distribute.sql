@@ -31,6 +31,7 @@ SELECT create_distributed_table('report_notifications_daily', 'shop_id', colocat
 SELECT create_distributed_table('report_variant_demand_monthly', 'shop_id', colocate_with => 'customers');
 SELECT create_distributed_table('report_signup_deltas', 'shop_id', colocate_with => 'customers');
 SELECT create_distributed_table('report_notification_deltas', 'shop_id', colocate_with => 'customers');
+SELECT create_distributed_table('data_requests', 'shop_id', colocate_with => 'customers');
 
 -- The create runs where its shop's rows are (one round trip to one node).
 SELECT create_distributed_function(

@@ -1,0 +1,87 @@
+"""Rate limits of unauthenticated traffic that reaches the database: Shopify
+webhooks (per shop domain and per client address, taken before the shop is
+looked up) and failed API-key lookups (per client address: asked before the
+lookup, charged when it fails). Token buckets in Redis (api_service.ratelimit),
+each with its own rate from the environment; the buckets fail open."""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from api_service.context import CONNECTIONS
+from api_service.errors import TooManyRequests
+from api_service.ratelimit import RateLimiter
+from api_service.v1.limits import Bucket, _number
+
+# Shopify delivers a busy shop's inventory bursts from a few addresses shared
+# by many shops: generous per shop and address. A mistyped key is retried a
+# few times; a scan of keys is not.
+DEFAULTS = {"WEBHOOK_SHOP": Bucket(50.0, 1000), "WEBHOOK_ADDRESS": Bucket(200.0, 4000),
+            "KEY_FAILURE": Bucket(0.2, 20)}
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    webhook_shop: Bucket
+    webhook_address: Bucket
+    key_failure: Bucket
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> IntakeLimits:
+        """{WEBHOOK_SHOP,WEBHOOK_ADDRESS,KEY_FAILURE}_RATE_PER_SECOND and …_RATE_BURST."""
+        env = os.environ if env is None else env
+        return cls(**{
+            scope.lower(): Bucket(_number(env, f"{scope}_RATE_PER_SECOND", d.per_second, float),
+                                  int(_number(env, f"{scope}_RATE_BURST", d.burst, int)))
+            for scope, d in DEFAULTS.items()
+        })
+
+
+def _hashed(text: str) -> str:
+    """Request headers are anyone's bytes: hashed into a fixed-size key name."""
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+class IntakeLimiters:
+    def __init__(self, limiters: tuple[RateLimiter, RateLimiter, RateLimiter]):
+        self._shop, self._address, self._key = limiters
+
+    async def webhook(self, domain: str, remote: str | None) -> None:
+        await _check(self._address, f"webhook:address:{remote or 'unknown'}")
+        await _check(self._shop, f"webhook:shop:{_hashed(domain)}")
+
+    async def before_key_lookup(self, remote: str | None) -> None:
+        """429 while the address has no failure left: no lookup at all."""
+        await _check(self._key, f"keyfail:{remote or 'unknown'}", cost=0)
+
+    async def key_failed(self, remote: str | None) -> None:
+        await self._key.hit(f"keyfail:{remote or 'unknown'}")
+
+
+async def _check(limiter: RateLimiter, bucket: str, cost: int = 1) -> None:
+    decision = await limiter.hit(bucket, cost)
+    if not decision.allowed:
+        raise TooManyRequests("Rate limit exceeded, retry later",
+                              headers={"Retry-After": str(decision.retry_after)})
+
+
+INTAKE_LIMITERS = web.AppKey("intake_limiters", IntakeLimiters)
+
+
+def limiters_ctx(limits: IntakeLimits) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Runs after connections_ctx: the buckets live in the same Redis."""
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        redis = app[CONNECTIONS].redis
+        app[INTAKE_LIMITERS] = IntakeLimiters(tuple(
+            RateLimiter(redis, b.per_second, b.burst)
+            for b in (limits.webhook_shop, limits.webhook_address, limits.key_failure)))  # type: ignore[arg-type]
+        yield
+    return ctx
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(limiters_ctx(IntakeLimits.from_env(os.environ)))

@@ -1,0 +1,45 @@
+"""A shop comes back: a webhook proving the app is installed again clears
+`uninstalled_at`, and sending resumes (new restocks, notify calls, reminders;
+jobs cancelled by the uninstall stay cancelled).
+
+The proof: a signed webhook of a topic Shopify sends only to installed apps
+(not app/uninstalled, shop/redact or the customers/* GDPR topics, which
+arrive after an uninstall), whose X-Shopify-Triggered-At is later than the
+uninstall's own. Triggered-At is not covered by the signature, so when the
+payload carries its own `updated_at` (products, inventory levels, orders),
+that must be later than the uninstall too: an old signed body replayed with a
+fresh header brings nothing back. The operator's way: `backinstock shops
+reinstall --domain D`."""
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from shared_models.payload import as_time
+
+NOT_PROOF = frozenset({"app/uninstalled", "shop/redact", "customers/redact", "customers/data_request"})
+REINSTALL = """
+UPDATE shops SET uninstalled_at = NULL, updated_at = now()
+WHERE shop_id = $1 AND uninstalled_at = $2
+RETURNING *
+"""
+
+
+def proves_installed(shop: Any, event: Any) -> bool:
+    uninstalled = shop["uninstalled_at"]
+    if uninstalled is None or event["topic"] in NOT_PROOF or event["triggered_at"] is None:
+        return False
+    # A Triggered-At in the future is no later than the moment we received it.
+    if min(event["triggered_at"], event["received_at"]) <= uninstalled:
+        return False
+    payload = event["payload"] if isinstance(event["payload"], dict) else {}
+    own = as_time(payload.get("updated_at"))
+    return own is None or own > uninstalled
+
+
+async def maybe_reinstall(conn: asyncpg.Connection, shop: Any, event: Any) -> Any:
+    """The shop row, reinstalled if this event proves it is."""
+    if not proves_installed(shop, event):
+        return shop
+    return await conn.fetchrow(REINSTALL, shop["shop_id"], shop["uninstalled_at"]) or shop
