@@ -99,3 +99,38 @@ async def test_order_samples_attribute_string_prices_and_skip_custom_items(clien
         cancelled = sample("orders_cancelled")
         assert (await send_order(client, pool, shop, cancelled, topic="orders/cancelled")).startswith("order cancelled")
     assert await pool.fetchval("SELECT count(*) FROM order_attributions WHERE shop_id = $1", shop.shop_id) == 0
+
+
+def shop_sample(name: str, shop) -> dict:
+    """A sample naming the test's shop where Shopify names the shop."""
+    return json.loads((FIXTURES / f"{name}.json").read_text().replace("{shop_domain}", shop.domain))
+
+
+async def test_privacy_and_uninstall_samples_do_what_they_say(client, api, pool, shop, config):
+    body = signup_body(variant_id=SMALL, product_id=PRODUCT, email="john@example.com")
+    status, created, _ = await api.post("/back_in_stock/signups", json=body)
+    assert status == 201, created
+    async with running_workers(config):
+        outcome = await handled(client, pool, shop, "customers/data_request",
+                                shop_sample("customers_data_request", shop))
+        status, listed, _ = await api.get("/back_in_stock/data_requests")
+        assert status == 200 and len(listed["data_requests"]) == 1, (outcome, listed)
+        status, export, _ = await api.get(f"/back_in_stock/data_requests/{listed['data_requests'][0]['id']}")
+        assert [c["email"] for c in export["export"]["customers"]] == ["john@example.com"]
+
+        await handled(client, pool, shop, "customers/redact", shop_sample("customers_redact", shop))
+        assert await pool.fetchval("SELECT count(*) FROM customers WHERE shop_id = $1", shop.shop_id) == 0
+        assert (await api.get(f"/back_in_stock/signups/{created['id']}"))[0] == 404
+
+        await handled(client, pool, shop, "app/uninstalled", shop_sample("app_uninstalled", shop))
+        row = await pool.fetchrow("SELECT uninstalled_at, shopify_shop_id FROM shops WHERE shop_id = $1",
+                                  shop.shop_id)
+        assert row["uninstalled_at"] is not None and row["shopify_shop_id"] == 548380009
+
+        status, _ = await send_webhook(client, shop, "shop/redact", shop_sample("shop_redact", shop))
+        assert status == 200
+        await wait_for(lambda: _shop_gone(pool, shop), what="the shop erased")
+
+
+async def _shop_gone(pool, shop) -> bool:
+    return not await pool.fetchval("SELECT count(*) FROM shops WHERE shop_id = $1", shop.shop_id)
