@@ -5,13 +5,19 @@ import datetime as dt
 from typing import Any
 
 
-def as_int(value: Any) -> int | None:
+INT64 = 2**63
+INT32 = 2**31
+
+
+def as_int(value: Any, bound: int = INT64) -> int | None:
+    """An integer that fits the column it goes to (bigint unless `bound` says
+    otherwise: INT32 for integer columns); anything else is None, as if absent."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and 0 < len(value) <= 24 and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, int) and -bound <= value < bound:
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
     return None
 
 

@@ -24,6 +24,14 @@ VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (shop_id, webhook_id) DO NOTHING
 RETURNING webhook_id
 """
+# Recorded and settled at once, for the log: PostgreSQL's jsonb can't hold U+0000.
+STORE_IGNORED = """
+INSERT INTO webhook_events (shop_id, webhook_id, topic, payload, triggered_at, processed_at, outcome)
+VALUES ($1, $2, $3, '{}', $4, now(), $5)
+ON CONFLICT (shop_id, webhook_id) DO NOTHING
+RETURNING webhook_id
+"""
+NUL_OUTCOME = "ignored: NUL character in the payload at "
 MAX_ID = 200
 
 
@@ -62,6 +70,12 @@ async def shopify_webhook(request: web.Request) -> web.Response:
         payload = {"value": payload}
     triggered = as_time(request.headers.get("X-Shopify-Triggered-At"))
     _refuse_replay(triggered, conns.config.webhook_replay_window_seconds)
+    nul = jsonutil.nul_path(payload)
+    if nul is not None:
+        new = await conns.pool.fetchval(STORE_IGNORED, shop["shop_id"], webhook_id, topic, triggered,
+                                        NUL_OUTCOME + (nul or "the top")[:200])
+        log.warning("webhook %s ignored: NUL character in its payload", webhook_id)
+        return json_response({"ok": True, "duplicate": not new})
     new = await conns.pool.fetchval(STORE, shop["shop_id"], webhook_id, topic, payload, triggered)
     if new:
         await conns.queue.try_enqueue(PROCESS_WEBHOOK, str(shop["shop_id"]), webhook_id)
