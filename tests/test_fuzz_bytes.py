@@ -210,6 +210,17 @@ async def test_nul_in_a_signed_webhook_is_recorded_and_ignored(served):
     assert all(r["processed_at"] is not None and r["outcome"].startswith("ignored") for r in rows), rows
 
 
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00",
+                                  "9999-12-31T23:59:59.999999Z"])
+def test_webhook_times_at_the_calendars_ends_are_not_a_500(served, when):
+    raw = json.dumps({"inventory_item_id": 1, "location_id": 1, "available": 1, "updated_at": when}).encode()
+    answer = raw_http(served.port, "POST", "/webhooks/shopify", [
+        (b"X-Shopify-Shop-Domain", served.domain.encode()), (b"X-Shopify-Topic", b"inventory_levels/update"),
+        (b"X-Shopify-Webhook-Id", f"t-{when}".encode()), (b"X-Shopify-Triggered-At", when.encode()),
+        (b"X-Shopify-Hmac-Sha256", signature(served.secret, raw).encode())], raw)
+    assert answer.status in (200, 401), answer.body
+
+
 def test_lone_surrogate_escape_in_json_is_4xx(served):
     raw = json.dumps(signup_body(variant_id=7011, email="sur@example.com")).replace('"Ann"', '"\\ud800"')
     assert_envelope(raw_http(served.port, "POST", V2 + "/signups", keyed(served), raw.encode()), 400, 422)
