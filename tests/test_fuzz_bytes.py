@@ -85,6 +85,7 @@ async def served(pg_base_url, template_db, redis_url, tmp_path_factory):
         yield Served(api.port, shop["api_key"], shop["domain"], shop["webhook_secret"], env["DATABASE_URL"])
         assert api.stop() == 0, api.log()
         assert "Traceback" not in api.log(), api.log()
+        assert shop["api_key"] not in api.log() and shop["api_key"][4:20] not in api.log(), api.log()
     finally:
         api.stop()
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -132,7 +133,26 @@ def test_non_utf8_in_other_headers_is_not_a_500(served):
         assert answer.status < 500, (name, answer.status, answer.body[:300])
 
 
+def test_raw_nul_and_control_bytes_in_headers_are_400_and_not_echoed(served):
+    """Refused by aiohttp's parser, before any middleware: still the envelope,
+    and the bytes (here an API key) are neither echoed nor logged."""
+    for value in (served.key.encode() + b"\x00", b"a\x01b" + served.key.encode(), served.key.encode() + b"\x7f"):
+        answer = raw_http(served.port, "GET", V2 + "/signups", [(b"X-Auth-Token", value)])
+        body = assert_envelope(answer, 400)
+        assert body == {"errors": ["Malformed HTTP request: Bad Request"]}, body
+    answer = raw_http(served.port, "GET", V2 + "/signups", [(b"X-Shopify-Topic\x00", b"x")])
+    assert_envelope(answer, 400)
+
+
 # -- NUL characters ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/u/abc%00", "/t/%00", "/optin/x%00y", V2 + "/signups/%00",
+                                  "/api/v2/external/jobs/%00", V2 + "/notifications/a%00"])
+def test_nul_in_a_path_is_4xx(served, path):
+    for method in ("GET", "POST"):
+        answer = raw_http(served.port, method, path, keyed(served))
+        assert 400 <= answer.status < 500, (method, path, answer.status, answer.body[:300])
 
 NUL_BODIES = {
     "name": lambda: signup_body(variant_id=7002, email="nul1@example.com", name="A\u0000n"),
