@@ -16,6 +16,8 @@ from urllib.parse import quote
 import asyncpg
 import pytest
 import pytest_asyncio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api_service.webhooks.verify import signature
 from tests.api_process import ApiProcess, cli_json
@@ -312,3 +314,44 @@ def test_an_idempotency_key_first_used_with_an_invalid_body_stays_bound_to_it(se
     assert raw_http(served.port, "POST", V2 + "/signups", keyed(served, malformed_key), b"{nope").status == 400
     valid = post_json(served, V2 + "/signups", signup_body(variant_id=7021, email="v2@example.com"), malformed_key)
     assert_envelope(valid, 422)
+
+
+# -- random bytes -----------------------------------------------------------
+
+# Header values as llhttp passes them on (no CR/LF, which would end the header):
+# any other byte, NUL and 0x80-0xFF included.
+HEADER_BYTES = st.binary(min_size=1, max_size=80).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b"") or b"x")
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40) | st.sampled_from(
+    ["\u0000", "a\u0000b", "\u202e", "\ufeff", "9999-12-31", "0001-01-01T00:00:00+14:00"])
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | TEXT,
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+                    max_leaves=12)
+
+
+def _answered(answer: Answer) -> None:
+    assert answer.status < 500, (answer.status, answer.body[:300])
+    if answer.status >= 400:
+        assert_envelope(answer)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(name=st.sampled_from([b"X-Auth-Token", b"X-Shopify-Shop-Domain", b"Idempotency-Key", b"Origin",
+                             b"X-Shopify-Webhook-Id", b"X-Shopify-Topic", b"X-Shopify-Triggered-At"]),
+       value=HEADER_BYTES,
+       path=st.sampled_from([V2 + "/signups", "/api/v1/intents.json", "/webhooks/shopify", V1]))
+def test_random_header_bytes_never_500(served, name, value, path):
+    body = json.dumps(signup_body(variant_id=7100, email="fuzz@example.com")).encode()
+    headers = [(b"X-Shopify-Shop-Domain", served.domain.encode())] if name != b"X-Shopify-Shop-Domain" else []
+    _answered(raw_http(served.port, "POST", path, keyed(served, *headers, (name, value)), body))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(field=st.sampled_from(["customer", "product", "source", "channel", "quantity", "variant_id", "extra"]),
+       value=JSON)
+def test_random_json_in_a_signup_never_500(served, field, value):
+    body = signup_body(variant_id=7101, email="rnd@example.com")
+    body[field] = value
+    _answered(post_json(served, V2 + "/signups", body))
+    _answered(post_json(served, V2 + "/settings/tagging", {"customer_tags": [value]}, method="PATCH"))
