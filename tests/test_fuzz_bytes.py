@@ -11,7 +11,6 @@ import json
 import socket
 import uuid
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import asyncpg
 import pytest
