@@ -11,12 +11,17 @@ import asyncpg
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 EXACT_COUNT_LIMIT = 10_000
+# Days at the calendar's ends can't be shifted to UTC, or to the next day's
+# start (`to` is inclusive), without overflowing Python's datetime.
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9998, 12, 31)
 
 
 class DateOrTimestamp(fields.Field):
-    """`YYYY-MM-DD` (a day in the shop's timezone) or a full ISO 8601 timestamp."""
+    """`YYYY-MM-DD` (a day in the shop's timezone) or a full ISO 8601 timestamp,
+    between FIRST_DAY and LAST_DAY."""
 
-    default_error_messages = {"invalid": "Must be a date (YYYY-MM-DD) or an ISO 8601 timestamp."}
+    default_error_messages = {"invalid": "Must be a date (YYYY-MM-DD) or an ISO 8601 timestamp.",
+                              "range": "Must be between 1970-01-01 and 9998-12-31."}
 
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("metadata", {})
@@ -30,12 +35,14 @@ class DateOrTimestamp(fields.Field):
         if not isinstance(value, str) or len(value) > 40:
             raise self.make_error("invalid")
         try:
-            if len(value) == 10:
-                return dt.date.fromisoformat(value)
-            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            parsed: dt.date | dt.datetime = (dt.date.fromisoformat(value) if len(value) == 10
+                                             else dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
         except ValueError:
             raise self.make_error("invalid") from None
-        if parsed.tzinfo is None:
+        day = parsed.date() if isinstance(parsed, dt.datetime) else parsed
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise self.make_error("range")
+        if isinstance(parsed, dt.datetime) and parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=dt.timezone.utc)
         return parsed
 

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import asyncpg
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from api_service.errors import ApiError
+from api_service.errors import ApiError, BadRequest
 from api_service.observability.metrics import route_template
 from api_service.observability.request_ids import HEADER as REQUEST_ID_HEADER, REQUEST_ID
 from api_service.registry import BASE_PATH
@@ -28,6 +29,19 @@ _DB_DOWN = (asyncpg.exceptions.PostgresConnectionError,  # class 08, ConnectionD
             ConnectionError, TimeoutError)
 
 
+# aiohttp decodes header bytes that are not UTF-8 as lone surrogates
+# (surrogateescape); such a string fails wherever it is encoded again (a query
+# parameter, a log line). Checked once here for every header, with NUL, which
+# PostgreSQL's text can't hold either.
+_UNUSABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_headers(request: web.Request) -> None:
+    for name, value in request.headers.items():
+        if _UNUSABLE.search(value):
+            raise BadRequest(f"Header {name} must be UTF-8 text without NUL characters")
+
+
 def _route(request: web.Request) -> str:
     # For logs: the route's template, never the raw path (links carry tokens).
     return route_template(request) or "(no route)"
@@ -45,6 +59,7 @@ def _unmatched(request: web.Request) -> web.Response:
 @web.middleware
 async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     try:
+        _check_headers(request)
         return await handler(request)
     except ApiError as exc:
         return json_response(exc.body(), exc.status, exc.headers)

@@ -53,6 +53,16 @@ def load(schema: type[Schema] | None, data: Any, *, partial: bool = False) -> di
         raise Unprocessable.from_fields(flatten_errors(exc.messages)) from None
 
 
+NUL_MESSAGE = "Must not contain NUL characters."
+
+
+def refuse_nul(value: Any) -> None:
+    """Every query string and JSON body passes here: a NUL anywhere is a 422."""
+    path = jsonutil.nul_path(value)
+    if path is not None:
+        raise Unprocessable.from_fields({path: [NUL_MESSAGE]})
+
+
 def query_dict(request: web.Request) -> dict[str, str]:
     out: dict[str, str] = {}
     for key in request.query:
@@ -60,17 +70,28 @@ def query_dict(request: web.Request) -> dict[str, str]:
         if len(values) > 1:
             raise Unprocessable.from_fields({key: ["Given more than once."]})
         out[key] = values[0]
+    refuse_nul(out)
     return out
 
 
-async def read_json(request: web.Request) -> tuple[Any, bytes]:
-    raw = await request.read()  # over client_max_size: 413 from aiohttp
+async def read_raw(request: web.Request) -> bytes:
+    return await request.read()  # over client_max_size: 413 from aiohttp
+
+
+def parse_json(raw: bytes) -> Any:
     if not raw.strip():
-        return {}, raw
+        return {}
     try:
-        return jsonutil.loads(raw), raw
+        value = jsonutil.loads(raw)
     except ValueError as exc:
         raise BadRequest(f"Malformed JSON: {exc}") from None
+    refuse_nul(value)
+    return value
+
+
+async def read_json(request: web.Request) -> tuple[Any, bytes]:
+    raw = await read_raw(request)
+    return parse_json(raw), raw
 
 
 async def authorize(request: web.Request, *, write: bool) -> Principal:
@@ -119,24 +140,13 @@ async def run_action(action: Action, request: web.Request) -> web.StreamResponse
         path = load(action.path_schema, dict(request.match_info))
     except Unprocessable:
         raise NotFound(f"{action.resource} not found") from None
-    query = load(action.query_schema, query_dict(request))
-    body, raw, body_errors = None, b"", {}
-    if action.body_schema is not None:
-        data, raw = await read_json(request)
-        if not isinstance(data, dict):
-            raise Unprocessable.from_fields({"": ["The body must be a JSON object."]})
-        try:
-            body = instance(action.body_schema).load(data, partial=action.body_partial)
-        except ValidationError as exc:
-            if not action.body_errors_to_handler:
-                raise Unprocessable.from_fields(flatten_errors(exc.messages)) from None
-            body = exc.valid_data if isinstance(exc.valid_data, dict) else {}
-            body_errors = flatten_errors(exc.messages)
-    call = Call(conns, principal.shop, path, query, body, request, body_errors)
-
+    raw = (await read_raw(request)) if action.body_schema is not None else b""
     key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
     if key is None:
-        return to_response(action, await action.handler(call))
+        return to_response(action, await action.handler(parse_call(action, request, principal, path, raw)))
+    # The key is claimed before the request is validated: its answer, a 422
+    # included, is the key's for 24 hours, and a different request under the
+    # same key is refused rather than handled.
     shop_id = principal.shop.shop_id
     digest = idempotency.request_hash(request.method, request.path_qs, raw)
     stored = await idempotency.claim(conns.pool, shop_id, key, digest)
@@ -146,7 +156,7 @@ async def run_action(action: Action, request: web.Request) -> web.StreamResponse
         resp.headers["Idempotent-Replayed"] = "true"
         return resp
     try:
-        response = to_response(action, await action.handler(call))
+        response = to_response(action, await action.handler(parse_call(action, request, principal, path, raw)))
     except Exception as exc:
         status = getattr(exc, "status", 500)
         if status < 500 and hasattr(exc, "body"):
@@ -157,6 +167,25 @@ async def run_action(action: Action, request: web.Request) -> web.StreamResponse
     body_bytes = response.body if isinstance(response, web.Response) else b""
     await idempotency.store(conns.pool, shop_id, key, response.status, bytes(body_bytes or b""))
     return response
+
+
+def parse_call(action: Action, request: web.Request, principal: Principal, path: dict[str, Any],
+               raw: bytes) -> Call:
+    """The query and body, validated: a Call for the action's handler."""
+    query = load(action.query_schema, query_dict(request))
+    body, body_errors = None, {}
+    if action.body_schema is not None:
+        data = parse_json(raw)
+        if not isinstance(data, dict):
+            raise Unprocessable.from_fields({"": ["The body must be a JSON object."]})
+        try:
+            body = instance(action.body_schema).load(data, partial=action.body_partial)
+        except ValidationError as exc:
+            if not action.body_errors_to_handler:
+                raise Unprocessable.from_fields(flatten_errors(exc.messages)) from None
+            body = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+            body_errors = flatten_errors(exc.messages)
+    return Call(request.app[CONNECTIONS], principal.shop, path, query, body, request, body_errors)
 
 
 def _responses(action: Action) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from dispatcher.channels.base import (
     UnknownOutcome,
 )
 from dispatcher.messages import link_urls, render_alert
+from shared_models.templates import RenderError
 from dispatcher import targets as sql
 from dispatcher.runtime import Runtime
 from shared_models.plans import PLANS
@@ -259,7 +260,7 @@ def message_for(rt: Runtime, chunk: Chunk, attempt: Attempt):
                       config.secret_key)
     return render_alert(
         channel=s["channel"], to=s["contact"], shop_name=shop["name"], shop_domain=shop["domain"],
-        product_title=s["product_title"] or "Your item", variant_title=s["variant_title"],
+        product_title=s["product_title"], variant_title=s["variant_title"],
         product_url=s["url"], email_settings=chunk.settings["channels"]["email"],
         click_url=links["click_url"], unsubscribe_url=links["unsubscribe_url"],
         unsubscribe_all_url=links["unsubscribe_all_url"], reference=str(attempt.notification_id),
@@ -268,8 +269,12 @@ def message_for(rt: Runtime, chunk: Chunk, attempt: Attempt):
 
 async def call_provider(rt: Runtime, chunk: Chunk, attempt: Attempt) -> Attempt:
     provider = rt.providers[attempt.signup["channel"]]
-    message = message_for(rt, chunk, attempt)
     attempt.provider = provider.name
+    try:
+        message = message_for(rt, chunk, attempt)
+    except RenderError as exc:  # the shop's template, before any hand-over: a certain failure
+        attempt.status, attempt.error = "failed", str(exc)
+        return attempt
     for _ in range(rt.tuning.max_rate_limit_waits + 1):
         await rt.throttle.acquire(provider.name)
         try:

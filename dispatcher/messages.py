@@ -8,22 +8,20 @@ with an opt-out line.
 """
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import escape
 
 from dispatcher.channels.base import Message
 from shared_models import tokens
 from shared_models.settings import DEFAULTS
-from shared_models.templates import render_line
+from shared_models.templates import RenderError, render_line
 
-log = logging.getLogger("backinstock.messages")
 
 CHANNELS = ("email", "sms", "push")
 DEFAULT_SUBJECT: str = DEFAULTS["channels"]["email"]["subject"]
@@ -31,6 +29,9 @@ SHOPIFY_DEFAULT_VARIANT = "Default Title"  # Shopify's title for a product's onl
 SMS_OPT_OUT = "Reply STOP to opt out"
 SMS_PRODUCT_CHARS = 60  # keeps an SMS to a couple of segments
 SMS_SHOP_CHARS = 30
+# A variant whose title no trusted source (Shopify, the merchant's key) gave:
+# the message names no product rather than text a stranger may have typed.
+NEUTRAL_ITEM = "An item you asked about"
 
 _HTML = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 _TEXT = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
@@ -51,8 +52,9 @@ text-decoration:none;padding:12px 20px;border-radius:6px;font-weight:600;">{{ la
 """
 
 ALERT_HTML = _HTML.from_string(_LAYOUT_HEAD + """\
-<p style="margin:0 0 24px;font-size:16px;line-height:1.5;">Good news: <strong>{{ product_title }}</strong>\
-{% if variant_title %} ({{ variant_title }}){% endif %} is back in stock.</p>
+<p style="margin:0 0 24px;font-size:16px;line-height:1.5;">Good news: {% if product_title %}\
+<strong>{{ product_title }}</strong>{% if variant_title %} ({{ variant_title }}){% endif %}\
+{% else %}an item you asked about{% endif %} is back in stock.</p>
 """ + _BUTTON.replace("{{ url }}", "{{ click_url }}").replace("{{ label }}", "Shop now") + """\
 <p style="margin:0;font-size:13px;color:#71717a;">Quantities may be limited.</p>
 </td></tr></table>
@@ -64,7 +66,7 @@ ALERT_HTML = _HTML.from_string(_LAYOUT_HEAD + """\
 """)
 
 ALERT_TEXT = _TEXT.from_string("""\
-Good news: {{ product }} is back in stock at {{ shop_name }}.
+Good news: {{ product or "an item you asked about" }} is back in stock at {{ shop_name }}.
 
 Shop now: {{ click_url }}
 
@@ -78,7 +80,8 @@ Unsubscribe from all alerts from {{ shop_name }}: {{ unsubscribe_all_url }}
 
 CONFIRM_HTML = _HTML.from_string(_LAYOUT_HEAD + """\
 <p style="margin:0 0 24px;font-size:16px;line-height:1.5;">Please confirm that you want an alert when \
-<strong>{{ product_title }}</strong>{% if variant_title %} ({{ variant_title }}){% endif %} is back in stock.</p>
+{% if product_title %}<strong>{{ product_title }}</strong>{% if variant_title %} ({{ variant_title }}){% endif %}\
+{% else %}the item you asked about{% endif %} is back in stock.</p>
 """ + _BUTTON.replace("{{ url }}", "{{ confirm_url }}").replace("{{ label }}", "Confirm my alert") + """\
 <p style="margin:0;font-size:13px;color:#71717a;">If you didn't ask for this, ignore this email: \
 you won't hear from us about it.</p>
@@ -86,7 +89,8 @@ you won't hear from us about it.</p>
 """)
 
 CONFIRM_TEXT = _TEXT.from_string("""\
-Please confirm that you want {{ shop_name }} to tell you when {{ product }} is back in stock:
+Please confirm that you want {{ shop_name }} to tell you when {{ product or "the item you asked about" }} \
+is back in stock:
 
 {{ confirm_url }}
 
@@ -95,8 +99,11 @@ If you didn't ask for this, ignore this email: you won't hear from us about it.
 
 
 def product_name(product_title: str | None, variant_title: str | None) -> str:
-    """"Linen shirt - M / Blue", or just the title for a single-variant product."""
-    title = (product_title or "").strip() or "Your item"
+    """"Linen shirt - M / Blue", or just the title for a single-variant product;
+    "" without a trusted title (the callers then use the neutral wording)."""
+    title = (product_title or "").strip()
+    if not title:
+        return ""
     variant = (variant_title or "").strip()
     if not variant or variant == SHOPIFY_DEFAULT_VARIANT or variant == title:
         return title
@@ -113,13 +120,13 @@ def _clip(value: str, limit: int) -> str:
 
 
 def render_subject(template: str | None, variables: Mapping[str, str]) -> str:
-    """The shop's subject template; the default one if the stored template no longer
-    renders (it was validated when saved, so this is a safety net, not a path)."""
+    """The shop's subject template (the default one if it renders empty). One
+    that validated but fails for this product raises RenderError: the alert is
+    then `failed` with the reason, for the merchant to see and fix."""
     try:
         subject = render_line(template or DEFAULT_SUBJECT, variables)
-    except (TemplateError, TypeError, ValueError, ArithmeticError) as exc:
-        log.warning("subject template failed, using the default: %s", exc)
-        subject = render_line(DEFAULT_SUBJECT, variables)
+    except RenderError as exc:
+        raise RenderError(f"the email subject template failed to render: {exc}") from exc
     return subject or render_line(DEFAULT_SUBJECT, variables)
 
 
@@ -132,13 +139,16 @@ _CLICK, _UNSUBSCRIBE, _UNSUBSCRIBE_ALL = "@@bis-click@@", "@@bis-unsubscribe@@",
 @lru_cache(maxsize=512)
 def _email_body(shop_name: str, shop_domain: str, product_title: str | None, variant_title: str | None,
                 product_url: str | None, subject_template: str | None) -> tuple[str, str, str]:
-    subject = render_subject(subject_template, {
-        "product_title": product_title or "", "variant_title": _shown_variant(variant_title),
-        "shop_name": shop_name, "product_url": product_url or f"https://{shop_domain}",
-    })
-    context = {"heading": "Back in stock", "shop_name": shop_name,
-               "product": product_name(product_title, variant_title),
-               "product_title": product_title or "Your item", "variant_title": _shown_variant(variant_title),
+    product = product_name(product_title, variant_title)
+    if product:
+        subject = render_subject(subject_template, {
+            "product_title": product_title or "", "variant_title": _shown_variant(variant_title),
+            "shop_name": shop_name, "product_url": product_url or f"https://{shop_domain}",
+        })
+    else:  # the shop's template is written around a product name there isn't
+        subject = f"{NEUTRAL_ITEM} is back in stock at {' '.join(shop_name.split())}"
+    context = {"heading": "Back in stock", "shop_name": shop_name, "product": product,
+               "product_title": product and product_title, "variant_title": _shown_variant(variant_title),
                "click_url": _CLICK, "unsubscribe_url": _UNSUBSCRIBE, "unsubscribe_all_url": _UNSUBSCRIBE_ALL}
     return subject, ALERT_TEXT.render(context), ALERT_HTML.render(context)
 
@@ -166,11 +176,12 @@ def render_alert(*, channel: str, to: str, shop_name: str, shop_domain: str, pro
             reference=reference,
         )
     if channel == "sms":
-        text = (f"{_clip(shop_name, SMS_SHOP_CHARS)}: {_clip(product, SMS_PRODUCT_CHARS)} is back in stock! "
-                f"{click_url}\n{SMS_OPT_OUT} or visit {unsubscribe_url}")
+        text = (f"{_clip(shop_name, SMS_SHOP_CHARS)}: {_clip(product or NEUTRAL_ITEM, SMS_PRODUCT_CHARS)} is back "
+                f"in stock! {click_url}\n{SMS_OPT_OUT} or visit {unsubscribe_url}")
         return Message(channel="sms", to=to, text=text, reference=reference)
     if channel == "push":
-        return Message(channel="push", to=to, title=f"{_clip(product, SMS_PRODUCT_CHARS)} is back in stock",
+        return Message(channel="push", to=to,
+                       title=f"{_clip(product or NEUTRAL_ITEM, SMS_PRODUCT_CHARS)} is back in stock",
                        text=f"Available again at {shop_name}. Tap to shop before it sells out.",
                        url=click_url, reference=reference)
     raise ValueError(f"unknown channel {channel!r}")
@@ -184,20 +195,23 @@ def render_confirmation(*, channel: str, to: str, shop_name: str, product_title:
     if channel == "email":
         settings = dict(email_settings or {})
         context = {"heading": "Confirm your alert", "shop_name": shop_name, "product": product,
-                   "product_title": product_title or "Your item", "variant_title": _shown_variant(variant_title),
+                   "product_title": product and product_title, "variant_title": _shown_variant(variant_title),
                    "confirm_url": confirm_url}
+        subject = f"Confirm your back-in-stock alert for {product}" if product else (
+            f"Confirm your back-in-stock alert from {' '.join(shop_name.split())}")
         return Message(
-            channel="email", to=to, subject=_clip(f"Confirm your back-in-stock alert for {product}", 200),
+            channel="email", to=to, subject=_clip(subject, 200),
             text=CONFIRM_TEXT.render(context), html=CONFIRM_HTML.render(context),
             from_name=settings.get("sender_name") or shop_name, reply_to=settings.get("reply_to") or None,
         )
     if channel == "sms":
         text = (f"{_clip(shop_name, SMS_SHOP_CHARS)}: confirm your back-in-stock alert for "
-                f"{_clip(product, SMS_PRODUCT_CHARS)}: {confirm_url}\n{SMS_OPT_OUT}")
+                f"{_clip(product or 'the item you asked about', SMS_PRODUCT_CHARS)}: {confirm_url}\n{SMS_OPT_OUT}")
         return Message(channel="sms", to=to, text=text)
     if channel == "push":
         return Message(channel="push", to=to, title="Confirm your back-in-stock alert",
-                       text=f"Tap to get an alert from {shop_name} when {_clip(product, SMS_PRODUCT_CHARS)} is back.",
+                       text=(f"Tap to get an alert from {shop_name} when "
+                             f"{_clip(product or 'the item you asked about', SMS_PRODUCT_CHARS)} is back."),
                        url=confirm_url)
     raise ValueError(f"unknown channel {channel!r}")
 

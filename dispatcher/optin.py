@@ -40,7 +40,7 @@ async def send_optin(rt: Runtime, shop_id: uuid.UUID, signup_id: uuid.UUID) -> b
     variant = await pool.fetchrow(VARIANT, shop_id, row["variant_id"])
     message = render_confirmation(
         channel=row["channel"], to=row["contact"], shop_name=row["shop_name"],
-        product_title=(variant and variant["product_title"]) or "your item",
+        product_title=variant and variant["product_title"],
         variant_title=variant and variant["variant_title"],
         confirm_url=confirm_url(config.public_url, shop_id, signup_id, config.secret_key))
     provider = rt.providers[row["channel"]]

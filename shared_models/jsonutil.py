@@ -36,4 +36,26 @@ def loads(raw: bytes | str) -> Any:
     return orjson.loads(raw)
 
 
-__all__ = ["dumps", "dumps_str", "loads", "isoformat", "uuid"]
+def nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first key or string holding a NUL ("" for the
+    top), or None. PostgreSQL's text and jsonb can't store U+0000, so such input
+    is refused where it arrives rather than failing deep in a query."""
+    # Iterative: a deeply nested document must not exhaust the stack here.
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return where
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                inner = f"{where}.{key}" if where else str(key)
+                if "\x00" in str(key):
+                    return inner.replace("\x00", "\\u0000")
+                stack.append((child, inner))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}.{i}" if where else str(i)) for i, child in enumerate(item))
+    return None
+
+
+__all__ = ["dumps", "dumps_str", "loads", "nul_path", "isoformat", "uuid"]

@@ -5,13 +5,19 @@ import datetime as dt
 from typing import Any
 
 
-def as_int(value: Any) -> int | None:
+INT64 = 2**63
+INT32 = 2**31
+
+
+def as_int(value: Any, bound: int = INT64) -> int | None:
+    """An integer that fits the column it goes to (bigint unless `bound` says
+    otherwise: INT32 for integer columns); anything else is None, as if absent."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
+    if isinstance(value, str) and 0 < len(value) <= 24 and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    if isinstance(value, int) and -bound <= value < bound:
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
     return None
 
 
@@ -20,9 +26,11 @@ def as_time(value: Any) -> dt.datetime | None:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        # At the calendar's ends (0001-01-01+14:00) there is no UTC instant to store.
+        return parsed.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def as_text(value: Any, limit: int = 500) -> str | None:

@@ -200,3 +200,17 @@ async def test_webhook_signature(client, shop, secret, status):
     assert got == status
     if status == 401:
         assert body == {"errors": ["Invalid webhook signature"]}
+
+
+async def test_available_beyond_32_bits_is_recorded_and_ignored(client, api, pool, shop, config):
+    await make_signups(api, shop, 1, variant_id=4009, item=7009)
+    async with running_workers(config):
+        for webhook_id, available in (("big", 2**40), ("text", "99999999999999999999"), ("neg", -2**31 - 1)):
+            status, _ = await send_webhook(client, shop, "inventory_levels/update",
+                                           inventory_update(7009, available), webhook_id=webhook_id)
+            assert status == 200
+        await wait_for(lambda: _all_processed(pool, shop), what="webhooks processed")
+    outcomes = await pool.fetch("SELECT outcome FROM webhook_events WHERE shop_id = $1", shop.shop_id)
+    assert [r["outcome"] for r in outcomes] == ["ignored: available is not an integer of 32 bits"] * 3
+    assert await pool.fetchval("SELECT count(*) FROM inventory_levels WHERE shop_id = $1", shop.shop_id) == 0
+    assert await rows(pool, shop) == []

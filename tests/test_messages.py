@@ -15,6 +15,7 @@ from dispatcher.messages import (
     render_merchant_email,
 )
 from shared_models import tokens
+from shared_models.templates import RenderError
 
 SECRET = "test-secret"
 SHOP_ID = uuid.UUID("11111111-1111-4111-8111-111111111111")
@@ -99,9 +100,32 @@ def test_subject_template_variables(template, expected):
     assert message.subject == expected
 
 
-def test_default_subject_when_unset_or_broken():
+def test_default_subject_when_unset_and_an_error_when_broken():
     assert alert(email_settings={}).subject == "Linen shirt is back in stock"
-    assert alert(email_settings={"subject": "{{ nope }}"}).subject == "Linen shirt is back in stock"
+    # A stored template that fails for this product: the alert fails with the
+    # reason (delivery records it), rather than going out with another subject.
+    for broken in ("{{ nope }}", "{{ product_title|truncate(5, true, '..........') }}", "{{ variant_title[40] }}"):
+        with pytest.raises(RenderError, match="subject template failed to render"):
+            alert(email_settings={"subject": broken})
+
+
+@pytest.mark.parametrize("title", [None, "", "  "])
+def test_no_trusted_title_gives_the_neutral_wording_on_every_channel(title):
+    email = alert(product_title=title, variant_title="ACTION REQUIRED",
+                  email_settings={"subject": "{{ product_title }} {{ variant_title }} is back"})
+    assert email.subject == "An item you asked about is back in stock at Acme"
+    assert "Good news: an item you asked about is back in stock at Acme." in email.text
+    assert "an item you asked about</p>" not in email.html and "an item you asked about is back" in email.html
+    for message in (email, alert("sms", to="+15550100", product_title=title),
+                    alert("push", to="tok", product_title=title)):
+        shown = " ".join(filter(None, (message.subject, message.title, message.text, message.html)))
+        assert "ACTION REQUIRED" not in shown and "None" not in shown
+    assert "Acme: An item you asked about is back in stock!" in alert("sms", to="+15550100", product_title=title).text
+    assert alert("push", to="tok", product_title=title).title == "An item you asked about is back in stock"
+    confirm = render_confirmation(channel="email", to="ann@example.com", shop_name="Acme", product_title=title,
+                                  variant_title="x", confirm_url="https://c")
+    assert confirm.subject == "Confirm your back-in-stock alert from Acme"
+    assert "when the item you asked about is back in stock" in confirm.text
 
 
 def test_email_names_the_product_links_and_unsubscribes():

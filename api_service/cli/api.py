@@ -14,6 +14,7 @@ import signal
 from aiohttp import web
 
 from api_service.app import create_app
+from api_service.http_errors import EnvelopeRunner
 from shared_models import aio
 from shared_models.config import Config
 
@@ -66,7 +67,7 @@ async def serve(config: Config) -> None:
     app.on_response_prepare.append(in_flight.on_prepare)
     # access_log=None: the app logs each request itself (request id, route
     # template): aiohttp's line would carry raw paths, and links hold tokens.
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
+    runner = EnvelopeRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -38,9 +38,14 @@ async def create_signup(pool: asyncpg.Pool, shop: Shop, data: dict[str, Any], *,
     existing customer's details and consent are never changed.
 
     One round trip does the writes (signup_create, sql/024_signup_create.sql),
-    a second reads the row as every other action shows it."""
+    a second reads the row as every other action shows it.
+
+    Catalog text (titles, sku, vendor, url) is stored only from a trusted
+    caller: messages read it, and anyone can call the storefront endpoint.
+    Its product text is checked, then dropped; Shopify fills it in later."""
     check_product_url(shop, data)
-    customer, product, channel = data["customer"], data.get("product") or {}, data["channel"]
+    customer, channel = data["customer"], data["channel"]
+    product = {} if storefront else data.get("product") or {}
     optin_required = bool((await shop.effective_settings(pool))["compliance"]["optin_required"])
     created = await pool.fetchrow(
         queries.CREATE, shop.shop_id, uuid.uuid4(), uuid.uuid4(), data["variant_id"], data.get("product_id"),

@@ -121,7 +121,9 @@ def _documented(handler: Any) -> Any:
         summary="Storefront signup (no API key): 201 {intent}; 200 with the customer's existing waiting one.",
         description=("The shop is X-Shopify-Shop-Domain (unknown: 404). Same validation as "
                      "back_in_stock_signups_create; an existing customer's details and consent are never "
-                     "changed, and product.url must be on the shop's domains. Browsers: only from "
+                     "changed, and product.url must be on the shop's domains; the product's text (title, variant "
+                     "title, sku, vendor, url) is validated but not stored: messages show only text from "
+                     "Shopify or the merchant's API key. Browsers: only from "
                      "https://<shop domain> or https://<storefront domain> (CORS; other origins 403). "
                      "Rate-limited per client address, shop and contact (429 with Retry-After). The stored "
                      "email, phone and name of an existing customer are shown only where they match what "

@@ -31,6 +31,14 @@ VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT DO NOTHING
 RETURNING webhook_id
 """
+# Recorded and settled at once, for the log: PostgreSQL's jsonb can't hold U+0000.
+STORE_IGNORED = """
+INSERT INTO webhook_events (shop_id, webhook_id, topic, payload, triggered_at, processed_at, outcome)
+VALUES ($1, $2, $3, '{}', $4, now(), $5)
+ON CONFLICT (shop_id, webhook_id) DO NOTHING
+RETURNING webhook_id
+"""
+NUL_OUTCOME = "ignored: NUL character in the payload at "
 MAX_ID = 200
 
 
@@ -89,6 +97,12 @@ async def shopify_webhook(request: web.Request) -> web.Response:
     reason = shapes.mismatch(topic, payload, shop)
     if reason is not None:
         return _suspicious(request, shop, topic, webhook_id, reason)
+    nul = jsonutil.nul_path(payload)
+    if nul is not None:
+        new = await conns.pool.fetchval(STORE_IGNORED, shop["shop_id"], webhook_id, topic, triggered,
+                                        NUL_OUTCOME + (nul or "the top")[:200])
+        log.warning("webhook %s ignored: NUL character in its payload", webhook_id)
+        return json_response({"ok": True, "duplicate": not new})
     event_id = (request.headers.get("X-Shopify-Event-Id") or "").strip()[:MAX_ID] or None
     new = await conns.pool.fetchval(STORE, shop["shop_id"], webhook_id, topic, payload, triggered, event_id)
     if new:

@@ -8,7 +8,7 @@ import asyncpg
 
 from dispatcher.inventory import available, published
 from dispatcher.restocks import Started, on_published, on_quantity
-from shared_models.payload import as_int, as_text, as_time
+from shared_models.payload import INT32, as_int, as_text, as_time
 from shared_models.settings import load_effective
 
 VARIANT = "SELECT * FROM variants WHERE shop_id = $1 AND variant_id = $2 FOR UPDATE"
@@ -62,7 +62,7 @@ async def product_upsert(conn: asyncpg.Connection, shop: Any, payload: dict, eve
         new = await conn.fetchrow(
             UPSERT, shop["shop_id"], variant_id, product_id, as_int(v.get("inventory_item_id")),
             as_text(payload.get("title")), variant_title(v.get("title")), as_text(v.get("sku"), 255),
-            as_text(payload.get("vendor"), 255), url, handle, as_int(v.get("inventory_quantity")),
+            as_text(payload.get("vendor"), 255), url, handle, as_int(v.get("inventory_quantity"), INT32),
             as_text(payload.get("status"), 20) or "active", as_time(payload.get("published_at")), updated_at)
         after = await available(conn, shop["shop_id"], variant_id, locations)
         s = await on_quantity(conn, shop, new, before, after) if old is not None else None

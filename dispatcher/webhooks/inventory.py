@@ -8,7 +8,7 @@ import asyncpg
 
 from dispatcher.inventory import available
 from dispatcher.restocks import Started, on_quantity
-from shared_models.payload import as_int, as_time
+from shared_models.payload import INT32, as_int, as_time
 from shared_models.settings import load_effective
 
 VARIANT_BY_ITEM = """
@@ -29,12 +29,14 @@ DO UPDATE SET available = EXCLUDED.available, updated_at = EXCLUDED.updated_at
 async def inventory_level_update(conn: asyncpg.Connection, shop: Any, payload: dict, event: Any
                                  ) -> tuple[str, list[Started]]:
     item, location = as_int(payload.get("inventory_item_id")), as_int(payload.get("location_id"))
-    quantity = as_int(payload.get("available"))
+    quantity = as_int(payload.get("available"), INT32)
     if item is None or location is None:
         return "ignored: no inventory_item_id or location_id", []
-    if quantity is None:
+    if payload.get("available") is None:
         # Shopify's null: the item is not tracked, so there is no level to compare (and not a 0).
         return "ignored: available is null (inventory not tracked)", []
+    if quantity is None:
+        return "ignored: available is not an integer of 32 bits", []
     variants = await conn.fetch(VARIANT_BY_ITEM, shop["shop_id"], item)
     if not variants:
         return "ignored: item unknown to the catalog", []

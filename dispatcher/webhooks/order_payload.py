@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from shared_models.payload import as_int, as_text, as_time
+from shared_models.payload import INT32, as_int, as_text, as_time
 
 UTM_SOURCE = "back_in_stock"
 CENT = Decimal("0.01")
@@ -118,7 +118,7 @@ def parse_lines(items: Any) -> list[Line]:
     for position, item in enumerate(items if isinstance(items, list) else [], start=1):
         if not isinstance(item, dict):
             continue
-        variant_id, quantity = as_int(item.get("variant_id")), as_int(item.get("quantity"))
+        variant_id, quantity = as_int(item.get("variant_id")), as_int(item.get("quantity"), INT32)
         if variant_id is None or not quantity or quantity < 1:
             continue
         lines.append(Line(as_int(item.get("id")) or position, variant_id, as_int(item.get("product_id")),
