@@ -15,6 +15,7 @@ run: $(VENV)/.installed
 	$(BIN)/backinstock dev
 
 test: $(VENV)/.installed
+	sh tests/browser_setup.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed

@@ -9,6 +9,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api_service.errors import ApiError
 from api_service.observability.metrics import route_template
+from api_service.public.pages import error_page, wants_html
 from api_service.observability.request_ids import HEADER as REQUEST_ID_HEADER, REQUEST_ID
 from api_service.registry import BASE_PATH
 from api_service.routing import RATE_HEADERS, json_response
@@ -33,7 +34,12 @@ def _route(request: web.Request) -> str:
     return route_template(request) or "(no route)"
 
 
+PUBLIC_PREFIXES = ("/t/", "/u/", "/optin/")  # links in messages: a person may follow a mangled one
+
+
 def _unmatched(request: web.Request) -> web.Response:
+    if request.path.startswith(PUBLIC_PREFIXES) and wants_html(request):
+        return error_page(404)
     if request.path.startswith(BASE_PATH + "/") or request.path == BASE_PATH:
         rel = request.path[len(BASE_PATH):] or "/"
         msg = f"No v2 action registered for {request.method} {rel}"
