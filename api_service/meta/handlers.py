@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from api_service.auth import Principal
 from api_service.context import CONNECTIONS
 from api_service.errors import Unprocessable
 from api_service.meta import llms
@@ -12,10 +13,14 @@ from api_service.routing import authorize, json_response
 ACTIONS = web.AppKey("actions", list)
 
 
-def help_body(actions: list[Action], prefix: str | None) -> dict:
+def help_body(actions: list[Action], prefix: str | None, principal: Principal | None = None) -> dict:
+    """`key` says what the caller's key may do, so that a client (the MCP
+    sidecar) can offer a read-only key only the actions it may call."""
     chosen = [a for a in actions if prefix is None or a.path.startswith(prefix)]
-    return {"version": "v2", "base_path": BASE_PATH,
-            "actions": [a.help_entry() for a in chosen]}
+    body = {"version": "v2", "base_path": BASE_PATH, "actions": [a.help_entry() for a in chosen]}
+    if principal is not None:
+        body["key"] = {"read_only": principal.read_only}
+    return body
 
 
 def _refuse_unknown(request: web.Request, known: tuple[str, ...]) -> None:
@@ -26,19 +31,19 @@ def _refuse_unknown(request: web.Request, known: tuple[str, ...]) -> None:
 
 
 async def help_all(request: web.Request) -> web.Response:
-    await authorize(request, write=False)
+    principal = await authorize(request, write=False)
     _refuse_unknown(request, ("prefix",))
     prefix = request.query.get("prefix")
     if prefix is not None and not prefix.startswith("/"):
         raise Unprocessable.from_fields({"prefix": ["Must start with '/'."]})
-    return json_response(help_body(request.app[ACTIONS], prefix))
+    return json_response(help_body(request.app[ACTIONS], prefix, principal))
 
 
 def scoped_help(scope: str):
     async def handler(request: web.Request) -> web.Response:
-        await authorize(request, write=False)
+        principal = await authorize(request, write=False)
         _refuse_unknown(request, ())
-        return json_response(help_body(request.app[ACTIONS], scope))
+        return json_response(help_body(request.app[ACTIONS], scope, principal))
     return handler
 
 
