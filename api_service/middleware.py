@@ -7,12 +7,13 @@ import asyncpg
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from api_service.errors import ApiError
+from api_service.auth import key_from_request
+from api_service.errors import ApiError, Unauthorized
 from api_service.observability.metrics import route_template
 from api_service.public.pages import error_page, wants_html
 from api_service.observability.request_ids import HEADER as REQUEST_ID_HEADER, REQUEST_ID
 from api_service.registry import BASE_PATH
-from api_service.routing import RATE_HEADERS, json_response
+from api_service.routing import RATE_HEADERS, authorize, json_response
 
 log = logging.getLogger("backinstock.api")
 
@@ -37,7 +38,7 @@ def _route(request: web.Request) -> str:
 PUBLIC_PREFIXES = ("/t/", "/u/", "/optin/")  # links in messages: a person may follow a mangled one
 
 
-def _unmatched(request: web.Request) -> web.Response:
+async def _unmatched(request: web.Request) -> web.Response:
     if request.path.startswith(PUBLIC_PREFIXES) and wants_html(request):
         return error_page(404)
     if request.path.startswith(BASE_PATH + "/") or request.path == BASE_PATH:
@@ -45,6 +46,15 @@ def _unmatched(request: web.Request) -> web.Response:
         msg = f"No v2 action registered for {request.method} {rel}"
     else:
         msg = f"Not found: {request.method} {request.path}"
+    if key_from_request(request) is not None:
+        # A recognised key is charged and told its budget, like on any action; a
+        # bad key still gets the 404 (no route is not a question about keys).
+        try:
+            await authorize(request, write=False)
+        except Unauthorized:
+            pass
+        except (*_DB_DOWN, RedisConnectionError):  # the 404 stands; only its headers are lost
+            log.warning("key lookup for an unmatched route failed", exc_info=True)
     return json_response({"errors": [msg]}, 404)
 
 
@@ -57,7 +67,10 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     except web.HTTPRequestEntityTooLarge:
         return json_response({"errors": ["Request body is larger than 1 MiB"]}, 413)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
-        return _unmatched(request)
+        try:
+            return await _unmatched(request)
+        except ApiError as exc:  # over its key's rate limit: 429, as anywhere
+            return json_response(exc.body(), exc.status, exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -16,11 +16,11 @@ import asyncpg
 from aiohttp import web
 
 from api_service.context import CONNECTIONS
-from api_service.errors import ApiError, NotFound, TooManyRequests
+from api_service.errors import ApiError, NotFound
 from api_service.public import queries
 from api_service.public.pages import error_page, html_response, wants_html
 from api_service.public.redirects import click_target
-from api_service.routing import RATE_LIMITER
+from api_service.routing import limit
 from api_service.signups import hooks
 from dispatcher.messages import product_name
 from shared_models import tokens
@@ -55,13 +55,7 @@ def people(handler: Handler) -> Handler:
 
 async def _limit(request: web.Request) -> None:
     """Per client address, like every endpoint outside the base path."""
-    limiter = request.app.get(RATE_LIMITER)
-    if limiter is None:
-        return
-    decision = await limiter.hit(f"public:{request.remote or 'unknown'}")
-    if not decision.allowed:
-        raise TooManyRequests("Rate limit exceeded, retry later",
-                              headers={"Retry-After": str(decision.retry_after)})
+    await limit(request, f"public:{request.remote or 'unknown'}")
 
 
 async def _ids(request: web.Request, kind: str) -> tuple[uuid.UUID, uuid.UUID]:
