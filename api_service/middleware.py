@@ -10,8 +10,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from api_service.auth import key_from_request
 from api_service.errors import ApiError, Unauthorized
 from api_service.observability.metrics import route_template
-from api_service.public.pages import error_page, wants_html
 from api_service.observability.request_ids import HEADER as REQUEST_ID_HEADER, REQUEST_ID
+from api_service.public.pages import error_page, wants_html
 from api_service.registry import BASE_PATH
 from api_service.routing import RATE_HEADERS, authorize, json_response
 
@@ -39,8 +39,6 @@ PUBLIC_PREFIXES = ("/t/", "/u/", "/optin/")  # links in messages: a person may f
 
 
 async def _unmatched(request: web.Request) -> web.Response:
-    if request.path.startswith(PUBLIC_PREFIXES) and wants_html(request):
-        return error_page(404)
     if request.path.startswith(BASE_PATH + "/") or request.path == BASE_PATH:
         rel = request.path[len(BASE_PATH):] or "/"
         msg = f"No v2 action registered for {request.method} {rel}"
@@ -60,6 +58,16 @@ async def _unmatched(request: web.Request) -> web.Response:
 
 @web.middleware
 async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+    response = await _answer(request, handler)
+    if (response.status >= 400 and request.path.startswith(PUBLIC_PREFIXES) and wants_html(request)
+            and response.content_type == "application/json"):
+        # A person following a link never sees JSON, even when the database is down.
+        retry = response.headers.get("Retry-After")
+        return error_page(response.status, headers={"Retry-After": retry} if retry else None)
+    return response
+
+
+async def _answer(request: web.Request, handler) -> web.StreamResponse:
     try:
         return await handler(request)
     except ApiError as exc:

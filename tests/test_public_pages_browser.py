@@ -156,3 +156,13 @@ async def test_rate_limited_is_a_page_in_the_shops_name(config, aiohttp_client, 
     resp = await strict.get(path, headers=HTML)
     assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
     assert "Please try again in" in await resp.text()
+
+
+async def test_a_person_never_sees_json_even_with_the_database_down(client, pool, shop, config):
+    token = sign(config, "unsubscribe", shop.shop_id, uuid.uuid4())
+    await pool.close()  # what every query of the page then meets: asyncpg's InterfaceError
+    resp = await client.get(f"/u/{token}", headers=HTML)
+    assert resp.status == 503 and resp.content_type == "text/html"
+    assert "Temporarily unavailable" in await resp.text()
+    resp = await client.get(f"/u/{token}")  # a script still gets the envelope
+    assert resp.status == 503 and (await resp.json())["errors"]

@@ -131,6 +131,8 @@ ERROR_PAGES: dict[int, tuple[str, str]] = {
           "Links in our messages only work for a limited time. Your alert settings have not changed."),
     429: ("Too many requests",
           "We received too many requests from your connection in a short time."),
+    503: ("Temporarily unavailable",
+          "We can't handle this right now. Nothing has changed; please try again in a few minutes."),
 }
 GENERIC_ERROR = ("Something went wrong", "We couldn't handle this request. Please try again later.")
 
