@@ -77,4 +77,4 @@ async def test_llms_txt_indexes_every_action_from_the_registry(client):
     notify = next(line for line in listed if line.startswith("- [back_in_stock_signups_notify]"))
     assert f"({origin}{BASE_PATH}/back_in_stock/signups/{{id}}/notify): POST." in notify
     assert "read-only" in next(line for line in listed if line.startswith("- [jobs_read]"))
-    assert len(text) < 8000  # short: an index, not the reference
+    assert len(text) < 12_000  # short: an index, not the reference (about 8 kB today)

@@ -3,6 +3,8 @@ llmstxt.org shape: a title, a summary, then sections of links), generated from
 the registry so that it names exactly the actions /help does."""
 from __future__ import annotations
 
+import re
+
 from api_service.meta.openapi import TITLE
 from api_service.registry import BASE_PATH, Action
 
@@ -10,8 +12,14 @@ SUMMARY = ("Back-in-stock alerts for Shopify shops: waitlists (signups), the ale
            "per-shop settings, reports and background jobs, as JSON over HTTP.")
 
 
+_SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])")  # not "e.g. {", not "1.5"
+
+
 def _first_sentence(text: str) -> str:
-    return text.split(". ")[0].rstrip(".") + "."
+    """The first sentence, or two when the first only names the action ("Read the channels settings.")."""
+    sentences = _SENTENCE_END.split(text.strip())
+    chosen = sentences[0] if len(sentences[0]) >= 40 or len(sentences) == 1 else ". ".join(sentences[:2])
+    return chosen.rstrip(".") + "."
 
 
 def render(actions: list[Action], origin: str) -> str:
