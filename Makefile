@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench migrate clean
+.PHONY: run test bench migrate chromium clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +14,12 @@ $(VENV)/.installed: pyproject.toml
 run: $(VENV)/.installed
 	$(BIN)/backinstock dev
 
-test: $(VENV)/.installed
+# The public pages' browser tests drive Debian's Chromium (tests/browser_setup.sh
+# installs it once, when /usr/bin/chromium is missing).
+chromium:
 	sh tests/browser_setup.sh
+
+test: $(VENV)/.installed chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
