@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 # No command echo: `make run`'s stdout is the one JSON line of `backinstock dev`.
 .SILENT:
-.PHONY: run test bench migrate shell-env promtool clean
+.PHONY: run test bench migrate shell-env promtool chromium clean
 
 # Set-up output goes to stderr for the same reason.
 $(VENV)/bin/python:
@@ -33,7 +33,12 @@ promtool:
 	  $$SUDO apt-get update -qq >&2 && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >&2; }
 
-test: $(VENV)/.installed-test promtool
+# The public pages' browser tests drive Debian's Chromium (tests/browser_setup.sh
+# installs it once, when /usr/bin/chromium is missing).
+chromium:
+	sh tests/browser_setup.sh
+
+test: $(VENV)/.installed-test promtool chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test

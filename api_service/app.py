@@ -5,11 +5,13 @@ from typing import AsyncIterator
 
 from aiohttp import web
 from aiohttp_apigami import setup_aiohttp_apispec
+from aiohttp_apigami.constants import SWAGGER_DICT
+from aiohttp_apigami.swagger_ui import SWAGGER_UI_STATIC_FILES
 from redis.asyncio import Redis
 
 from api_service import intake_limits
 from api_service.context import CONNECTIONS, Connections
-from api_service.meta import handlers as meta
+from api_service.meta import handlers as meta, openapi
 from api_service.middleware import add_common_headers, error_middleware
 from api_service.observability import metrics as observability_metrics
 from api_service.observability.middleware import observe_middleware
@@ -57,20 +59,41 @@ def add_action_routes(app: web.Application, actions: list[Action]) -> None:
         app.router.add_route(action.method, action.full_path, make_handler(action))
 
 
-def setup_openapi(app: web.Application) -> None:
+def setup_openapi(app: web.Application, actions: list[Action]) -> None:
+    """One document for the whole surface: apigami collects the decorated
+    handlers (actions, v1, storefront), meta.openapi adds the rest."""
     spec = setup_aiohttp_apispec(
         app,
-        title="Back-in-stock API",
+        title=openapi.TITLE,
         version="v2",
         url=BASE_PATH + "/openapi.json",
-        swagger_path=BASE_PATH + "/docs",
-        static_path=BASE_PATH + "/docs/static",
+        swagger_path=None,  # our own page below: titled after the product
         openapi_version="3.0.3",
-        info={"description": "Waitlists, alerts, settings and reports for back-in-stock notifications."},
+        info={"description": "Waitlists, alerts, settings and reports for back-in-stock notifications: the "
+                             "v2 actions (also MCP tools), the deprecated v1 aliases, the storefront signup, "
+                             "the Shopify webhook, the public pages and the operational endpoints. "
+                             "The project's own reference is docs/API.md."},
         components={"securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}}},
         security=[{"ApiKey": []}],
     )
     spec.spec.components.schema("Errors", ERRORS_SCHEMA)
+
+    async def add_outside_paths(app_: web.Application) -> None:
+        # After apigami's own on_startup built the document from the decorated routes
+        # (its path helper only takes handlers).
+        served = {resource.canonical for resource in app_.router.resources()}
+        app_[SWAGGER_DICT]["paths"].update(openapi.outside_paths(actions, served))
+
+    app.on_startup.append(add_outside_paths)
+    static = BASE_PATH + "/docs/static"
+    app.router.add_static(static, SWAGGER_UI_STATIC_FILES)
+    page = openapi.docs_page((SWAGGER_UI_STATIC_FILES / "index.html").read_text(), BASE_PATH + "/openapi.json",
+                             static)
+
+    async def docs_view(request: web.Request) -> web.Response:
+        return web.Response(text=page, content_type="text/html")
+
+    app.router.add_get(BASE_PATH + "/docs", docs_view)
 
 
 def create_app(config: Config, actions: list[Action] | None = None) -> web.Application:
@@ -86,6 +109,6 @@ def create_app(config: Config, actions: list[Action] | None = None) -> web.Appli
     public_routes.add_routes(app)
     webhooks.add_routes(app)
     intake_limits.setup(app)
-    setup_openapi(app)
+    setup_openapi(app, actions)
     app.on_response_prepare.append(add_common_headers)
     return app

@@ -8,11 +8,13 @@ import asyncpg
 from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from api_service.errors import ApiError, BadRequest
+from api_service.auth import key_from_request
+from api_service.errors import ApiError, BadRequest, Unauthorized
 from api_service.observability.metrics import route_template
 from api_service.observability.request_ids import HEADER as REQUEST_ID_HEADER, REQUEST_ID
+from api_service.public.pages import error_page, wants_html
 from api_service.registry import BASE_PATH
-from api_service.routing import RATE_HEADERS, json_response
+from api_service.routing import RATE_HEADERS, authorize, json_response
 
 log = logging.getLogger("backinstock.api")
 
@@ -47,17 +49,39 @@ def _route(request: web.Request) -> str:
     return route_template(request) or "(no route)"
 
 
-def _unmatched(request: web.Request) -> web.Response:
+PUBLIC_PREFIXES = ("/t/", "/u/", "/optin/")  # links in messages: a person may follow a mangled one
+
+
+async def _unmatched(request: web.Request) -> web.Response:
     if request.path.startswith(BASE_PATH + "/") or request.path == BASE_PATH:
         rel = request.path[len(BASE_PATH):] or "/"
         msg = f"No v2 action registered for {request.method} {rel}"
     else:
         msg = f"Not found: {request.method} {request.path}"
+    if key_from_request(request) is not None:
+        # A recognised key is charged and told its budget, like on any action; a
+        # bad key still gets the 404 (no route is not a question about keys).
+        try:
+            await authorize(request, write=False)
+        except Unauthorized:
+            pass
+        except (*_DB_DOWN, RedisConnectionError):  # the 404 stands; only its headers are lost
+            log.warning("key lookup for an unmatched route failed", exc_info=True)
     return json_response({"errors": [msg]}, 404)
 
 
 @web.middleware
 async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
+    response = await _answer(request, handler)
+    if (response.status >= 400 and request.path.startswith(PUBLIC_PREFIXES) and wants_html(request)
+            and response.content_type == "application/json"):
+        # A person following a link never sees JSON, even when the database is down.
+        retry = response.headers.get("Retry-After")
+        return error_page(response.status, headers={"Retry-After": retry} if retry else None)
+    return response
+
+
+async def _answer(request: web.Request, handler) -> web.StreamResponse:
     try:
         _check_headers(request)
         return await handler(request)
@@ -66,7 +90,10 @@ async def error_middleware(request: web.Request, handler) -> web.StreamResponse:
     except web.HTTPRequestEntityTooLarge:
         return json_response({"errors": ["Request body is larger than 1 MiB"]}, 413)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
-        return _unmatched(request)
+        try:
+            return await _unmatched(request)
+        except ApiError as exc:  # over its key's rate limit: 429, as anywhere
+            return json_response(exc.body(), exc.status, exc.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -94,8 +94,26 @@ async def read_json(request: web.Request) -> tuple[Any, bytes]:
     return parse_json(raw), raw
 
 
+async def limit(request: web.Request, bucket: str) -> None:
+    """One hit on `bucket`, its X-RateLimit-* headers on whatever the response
+    turns out to be (error_middleware's included), 429 when it is empty. The one
+    place a limiter's decision becomes headers, for key and address buckets alike."""
+    limiter = request.app.get(RATE_LIMITER)
+    if limiter is None:
+        return
+    decision = await limiter.hit(bucket)
+    request[RATE_HEADERS] = {
+        "X-RateLimit-Limit": str(decision.limit),
+        "X-RateLimit-Remaining": str(decision.remaining),
+    }
+    if not decision.allowed:
+        raise TooManyRequests("Rate limit exceeded, retry later",
+                              headers={"Retry-After": str(decision.retry_after)})
+
+
 async def authorize(request: web.Request, *, write: bool) -> Principal:
-    """Key → shop, then the per-key rate limit, then read-only keys' writes."""
+    """Key → shop (after the client address's failed-lookup limit), then the
+    per-key rate limit, then read-only keys' writes."""
     conns = request.app[CONNECTIONS]
     key = key_from_request(request)
     limiters = request.app.get(INTAKE_LIMITERS)
@@ -107,14 +125,7 @@ async def authorize(request: web.Request, *, write: bool) -> Principal:
         if key is not None and limiters is not None:
             await limiters.key_failed(request.remote)
         raise
-    decision = await request.app[RATE_LIMITER].hit(f"key:{principal.key_id}")
-    request[RATE_HEADERS] = {
-        "X-RateLimit-Limit": str(decision.limit),
-        "X-RateLimit-Remaining": str(decision.remaining),
-    }
-    if not decision.allowed:
-        raise TooManyRequests("Rate limit exceeded, retry later",
-                              headers={"Retry-After": str(decision.retry_after)})
+    await limit(request, f"key:{principal.key_id}")
     if write and principal.read_only:
         raise Forbidden("This API key is read-only")
     return principal

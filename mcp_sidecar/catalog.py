@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import OrderedDict
 from typing import Any, Mapping
 
 import mcp.types as types
@@ -50,8 +51,9 @@ class Catalog:
         self._fingerprint = digest
         return True
 
-    def tools(self) -> list[types.Tool]:
-        return [spec.tool() for spec in self._specs.values()]
+    def tools(self, read_only: bool = False) -> list[types.Tool]:
+        """A read-only key is offered only the tools it may call (the API answers 403 to the rest)."""
+        return [spec.tool() for spec in self._specs.values() if spec.read_only or not read_only]
 
     def get(self, name: str) -> ToolSpec | None:
         return self._specs.get(name)
@@ -59,3 +61,34 @@ class Catalog:
     def input_schema(self, name: str) -> dict[str, Any] | None:
         spec = self._specs.get(name)
         return spec.input_schema if spec else None
+
+
+class KeyModes:
+    """Whether each recent key is read-only, as /help last said, for listing
+    while the API is unreachable. Keys are held only as digests, and few."""
+
+    MAX_KEYS = 1000
+
+    def __init__(self) -> None:
+        self._modes: OrderedDict[str, bool] = OrderedDict()
+
+    @staticmethod
+    def _digest(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def remember(self, key: str, help_body: Mapping[str, Any]) -> bool:
+        mode = help_body.get("key")
+        read_only = bool(mode.get("read_only")) if isinstance(mode, dict) else False
+        digest = self._digest(key)
+        self._modes[digest] = read_only
+        self._modes.move_to_end(digest)
+        while len(self._modes) > self.MAX_KEYS:
+            self._modes.popitem(last=False)
+        return read_only
+
+    def forget(self, key: str) -> None:
+        self._modes.pop(self._digest(key), None)
+
+    def get(self, key: str) -> bool:
+        """Unknown keys get the whole list: their calls still go through the API's checks."""
+        return self._modes.get(self._digest(key), False)

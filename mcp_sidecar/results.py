@@ -8,6 +8,8 @@ from typing import Any
 
 import mcp.types as types
 
+from api_service.errors import Unprocessable  # the 422 wording's one owner (no app imports behind it)
+
 from mcp_sidecar.client import ApiReply, error_messages
 
 # The API's status, for clients that want it; namespaced as the spec asks.
@@ -19,6 +21,11 @@ def _result(text: str, *, structured: Any = None, is_error: bool = False,
     meta = {STATUS_META_KEY: status} if status is not None else None
     return types.CallToolResult(content=[types.TextContent(text=text)], structured_content=structured,
                                 is_error=is_error, _meta=meta)
+
+
+def field_messages(fields: dict[str, list[str]]) -> list[str]:
+    """`errors` of a 422 exactly as the API words them ("path: message")."""
+    return Unprocessable.from_fields(fields).messages
 
 
 def error_result(messages: list[str], fields: dict[str, list[str]] | None = None,

@@ -20,11 +20,11 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError
 
 from mcp_sidecar import http_transport
-from mcp_sidecar.catalog import Catalog
+from mcp_sidecar.catalog import Catalog, KeyModes
 from mcp_sidecar.client import ApiCallFailed, ApiClient, ApiRefused
 from mcp_sidecar.config import SidecarConfig
 from mcp_sidecar.listeners import STDIO_CONNECTION, ToolListListeners
-from mcp_sidecar.results import error_result, reply_result
+from mcp_sidecar.results import error_result, field_messages, reply_result
 
 log = logging.getLogger("backinstock.mcp")
 
@@ -70,6 +70,7 @@ class Sidecar:
         # caller's key that /help accepted (the list is the same for every shop).
         self._poll_key = config.api_key
         self._refresh_lock = asyncio.Lock()
+        self.key_modes = KeyModes()
 
     def key_for(self, ctx: ServerRequestContext[Any, Any]) -> str | None:
         if ctx.request is not None:  # HTTP: the key of this very request
@@ -82,18 +83,20 @@ class Sidecar:
             return STDIO_CONNECTION
         return ctx.request.headers.get("mcp-session-id")
 
-    async def refresh(self, key: str) -> None:
+    async def refresh(self, key: str) -> bool:
         """Re-reads /help; tells the listeners when a loaded list changed.
-        Raises ApiRefused or ApiCallFailed."""
+        Returns whether `key` is read-only. Raises ApiRefused or ApiCallFailed."""
         async with self._refresh_lock:
             body = await self.api.help(key)
             first = not self.catalog.loaded
             changed = self.catalog.replace(body)
             self._poll_key = key
+            read_only = self.key_modes.remember(key, body)
         if first:
             log.info("%d tools from %s", len(self.catalog.tools()), self.config.api_url)
         elif changed:
             await self.listeners.tools_changed()
+        return read_only
 
     async def poll(self) -> None:
         """Reads /help now (over stdio) and every refresh_seconds after. In the
@@ -113,17 +116,27 @@ class Sidecar:
 
     async def list_tools(self, ctx: ServerRequestContext[Any, Any],
                          params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+        """Each listing asks the API with the caller's key: a bad key hears the
+        API's 401 here rather than at its first call, and a read-only key is
+        offered only what it may call. If the API can't be reached, the last
+        list and what was last known of the key stand in."""
         key = self.key_for(ctx)
         if key is None:
             raise MCPError(types.INVALID_REQUEST, http_transport.MISSING_KEY)
-        if not self.catalog.loaded or self._poll_key is None:
-            try:
-                await self.refresh(key)
-            except (ApiRefused, ApiCallFailed) as exc:
-                if not self.catalog.loaded:  # nothing to list yet: the client must hear why
-                    raise MCPError(types.INTERNAL_ERROR, f"could not read the tools from the API: {exc}") from None
+        try:
+            read_only = await self.refresh(key)
+        except ApiRefused as exc:
+            if exc.status < 500 or not self.catalog.loaded:  # the key (401), its limit (429): the API's words
+                self.key_modes.forget(key)
+                raise MCPError(types.INVALID_REQUEST, "; ".join(exc.messages),
+                               data={"status": exc.status, "errors": exc.messages}) from None
+            read_only = self.key_modes.get(key)
+        except ApiCallFailed as exc:
+            if not self.catalog.loaded:  # nothing to list yet: the client must hear why
+                raise MCPError(types.INTERNAL_ERROR, f"could not read the tools from the API: {exc}") from None
+            read_only = self.key_modes.get(key)
         self.listeners.remember(ctx.session, self.connection_id(ctx))
-        return types.ListToolsResult(tools=self.catalog.tools())
+        return types.ListToolsResult(tools=self.catalog.tools(read_only=read_only))
 
     async def call_tool(self, ctx: ServerRequestContext[Any, Any],
                         params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -144,8 +157,8 @@ class Sidecar:
                 return error_result([f"Unknown tool {params.name!r}: tools/list names every tool"])
         arguments = params.arguments or {}
         fields = spec.argument_errors(arguments)
-        if fields:
-            return error_result([f"Invalid arguments for {spec.name}; see fields"], fields)
+        if fields:  # the body of the API's own 422 for the same fields
+            return error_result(field_messages(fields), fields, status=422)
         call = spec.http_call(arguments)
         try:
             reply = await self.api.request(call.method, call.path, key, query=call.query, body=call.body)

@@ -12,6 +12,8 @@ from urllib.parse import quote
 import mcp.types as types
 from jsonschema import Draft202012Validator, ValidationError
 
+from mcp_sidecar.wording import REQUIRED, UNKNOWN, api_message
+
 # Methods whose non-path arguments travel as a JSON body; the others' go in
 # the query string, unless /help says per parameter (`query_params`).
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -47,14 +49,14 @@ def describe_error(error: ValidationError) -> Iterator[tuple[str, str]]:
     if error.validator == "required" and isinstance(instance, dict):
         for name in error.validator_value:
             if name not in instance:
-                yield _dotted(error.absolute_path, name), "Missing data for required field."
+                yield _dotted(error.absolute_path, name), REQUIRED
     elif error.validator == "additionalProperties" and isinstance(instance, dict):
         known = error.schema.get("properties", {})
         for name in instance:
             if name not in known:
-                yield _dotted(error.absolute_path, name), "Unknown field."
+                yield _dotted(error.absolute_path, name), UNKNOWN
     else:
-        yield _dotted(error.absolute_path), error.message
+        yield _dotted(error.absolute_path), api_message(error)
 
 
 @dataclass(frozen=True)

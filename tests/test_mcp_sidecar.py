@@ -113,6 +113,8 @@ async def stdio_mcp(api_url: str, key: str, **client_kwargs: Any) -> AsyncIterat
     params = StdioServerParameters(
         command=COMMAND[0], args=[*COMMAND[1:], "mcp", "--transport", "stdio"], cwd=REPO,
         env={"BACKINSTOCK_API_URL": api_url, "BACKINSTOCK_API_KEY": key,
+             # Which code runs (a worktree's, not the installed one's): not a host's setting.
+             **{k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ},
              **client_kwargs.pop("env", {})})
     with tempfile.TemporaryFile("w+") as log:
         try:

@@ -10,7 +10,7 @@ from api_service.registry import BASE_PATH, all_actions
 CAPABILITIES = ("channels", "delivery", "compliance", "tagging", "alerts")
 REPORTS = ("summary", "signups", "notifications", "conversions", "products_in_demand")
 
-# The contract's table of action names (API.md), expanded.
+# The contract's table of action names (docs/API.md), expanded.
 CONTRACT = {
     "back_in_stock_signups_list": "GET /back_in_stock/signups",
     "back_in_stock_signups_read": "GET /back_in_stock/signups/{id}",

@@ -33,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api_service.meta.openapi import outside_paths
 from api_service.registry import all_actions
 from api_service.v1.routes import ROUTES as V1_ROUTES
 from tests.api_process import ApiProcess, cli_json
@@ -44,6 +45,12 @@ CHECKS = [not_a_server_error, negative_data_rejection, status_code_conformance, 
           response_schema_conformance]
 V2_OPERATIONS = [a.name for a in all_actions()]
 V1_OPERATIONS = sorted({r.operation_id for r in V1_ROUTES.values()} | {"v1_storefront_intents_create"})
+# Outside the registry: the JSON ones are fuzzed like the actions; the pages, the
+# webhook (signed bodies), /metrics and /llms.txt (text) have their own tests.
+OUTSIDE_OPERATIONS = {op["operationId"] for item in outside_paths(all_actions(), served=set()).values()
+                      for op in item.values()}
+NOTHING_TO_GET_WRONG = {"healthz", "readyz"}  # no parameters, no key: no invalid request exists
+META_OPERATIONS = sorted(op for op in OUTSIDE_OPERATIONS if op.startswith("help") or op in ("healthz", "readyz"))
 OPENAPI = "/api/v2/external/openapi.json"
 SUCCESS = range(200, 300)  # at least one per operation: its success path was reached
 # Random ids only (the deletable ones are gone by then): 404 none known, checked elsewhere.
@@ -173,7 +180,10 @@ def _run(served: Served, operation_id: str) -> None:
     if operation_id == "v1_storefront_intents_create":
         headers = {"X-Shopify-Shop-Domain": served.domain}
     seen: collections.Counter[int] = collections.Counter()
-    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+    modes = [GenerationMode.POSITIVE]
+    if operation_id not in NOTHING_TO_GET_WRONG:
+        modes.append(GenerationMode.NEGATIVE)
+    for mode in modes:
         @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                   phases=[Phase.explicit, Phase.generate, Phase.shrink],
                   suppress_health_check=list(HealthCheck))
@@ -191,7 +201,7 @@ def _run(served: Served, operation_id: str) -> None:
 def test_every_documented_operation_is_covered(served):
     documented = {op.ok().definition.raw.get("operationId")
                   for op in served.schema.get_all_operations()}
-    assert documented == set(V2_OPERATIONS) | set(V1_OPERATIONS)
+    assert documented == set(V2_OPERATIONS) | set(V1_OPERATIONS) | OUTSIDE_OPERATIONS
 
 
 @pytest.mark.parametrize("operation_id", V2_OPERATIONS)
@@ -201,4 +211,9 @@ def test_v2_operation_conforms(served, operation_id):
 
 @pytest.mark.parametrize("operation_id", V1_OPERATIONS)
 def test_v1_operation_conforms(served, operation_id):
+    _run(served, operation_id)
+
+
+@pytest.mark.parametrize("operation_id", META_OPERATIONS)
+def test_meta_operation_conforms(served, operation_id):
     _run(served, operation_id)

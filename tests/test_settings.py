@@ -15,7 +15,7 @@ from tests.conftest import Api
 SETTINGS = "/back_in_stock/settings"
 CAPABILITIES = ("channels", "delivery", "compliance", "tagging", "alerts")
 
-# Copied from API.md ("Settings"), not imported: the code must match the contract.
+# Copied from docs/API.md ("Settings"), not imported: the code must match the contract.
 CONTRACT_DEFAULTS: dict[str, Any] = {
     "channels": {"email": {"enabled": True, "sender_name": None, "reply_to": None,
                            "subject": "{{ product_title }} is back in stock"},

@@ -15,7 +15,7 @@ def v1(client, shop) -> V1Api:
     return V1Api(client, shop.headers)
 
 
-# The contract's parity table (API.md, "v1 parity").
+# The contract's parity table (docs/API.md, "v1").
 PARITY = {
     f"GET {V1}/intents": "back_in_stock_signups_list",
     f"GET {V1}/intents/{{id}}": "back_in_stock_signups_read",

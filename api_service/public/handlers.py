@@ -1,48 +1,69 @@
 """GET /t/{token}, GET|POST /u/{token}, GET|POST /optin/{token}.
 
-A forged token, or one for a row that no longer exists, is 404 in the JSON error
-envelope, like every other 404 of the service (it is what the error middleware
-renders, and a scanner probing tokens learns nothing from a page). GETs change
-nothing except the click: mail scanners follow links, so unsubscribing and
-confirming take a POST.
+A forged token, or one for a row that no longer exists, is 404. A browser
+(Accept: text/html) is shown that, and every other refusal, as a page in the
+shop's name when the token names a shop (`people` below); other clients get
+the JSON error envelope like everywhere else. GETs change nothing except the
+click: mail scanners follow links, so unsubscribing and confirming take a POST.
 """
 from __future__ import annotations
 
+import functools
 import uuid
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import asyncpg
 from aiohttp import web
 
 from api_service.context import CONNECTIONS
-from api_service.errors import NotFound, TooManyRequests
+from api_service.errors import ApiError, NotFound
 from api_service.public import queries
-from api_service.public.pages import html_response
+from api_service.public.pages import error_page, html_response, wants_html
 from api_service.public.redirects import click_target
-from api_service.routing import RATE_LIMITER
+from api_service.routing import limit
 from api_service.signups import hooks
 from dispatcher.messages import product_name
 from shared_models import tokens
 
 NOT_FOUND_MESSAGE = "Not found: this link is invalid or no longer exists"
 _TRUE = ("1", "true", "yes")
+TOKEN_SHOP = web.RequestKey("token_shop", uuid.UUID)  # the shop a verified token names
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def shop_name(request: web.Request) -> str | None:
+    shop_id = request.get(TOKEN_SHOP)
+    if shop_id is None:
+        return None
+    return await _pool(request).fetchval(queries.SHOP_NAME, shop_id)
+
+
+def people(handler: Handler) -> Handler:
+    """Refusals as pages for browsers. Only what the handler raised on purpose
+    (ApiError): anything else stays the middleware's (logged, 500/503)."""
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            if not wants_html(request):
+                raise
+            return error_page(exc.status, await shop_name(request), exc.headers)
+    return wrapped
 
 
 async def _limit(request: web.Request) -> None:
     """Per client address, like every endpoint outside the base path."""
-    limiter = request.app.get(RATE_LIMITER)
-    if limiter is None:
-        return
-    decision = await limiter.hit(f"public:{request.remote or 'unknown'}")
-    if not decision.allowed:
-        raise TooManyRequests("Rate limit exceeded, retry later",
-                              headers={"Retry-After": str(decision.retry_after)})
+    await limit(request, f"public:{request.remote or 'unknown'}")
 
 
 async def _ids(request: web.Request, kind: str) -> tuple[uuid.UUID, uuid.UUID]:
-    await _limit(request)
     secret = request.app[CONNECTIONS].config.secret_key
     ids = tokens.verify(kind, request.match_info["token"], secret)
+    if ids is not None:  # known before the limit, so that its page names the shop
+        request[TOKEN_SHOP] = ids[0]
+    await _limit(request)
     if ids is None:
         raise NotFound(NOT_FOUND_MESSAGE)
     return ids
@@ -70,6 +91,7 @@ def _page_context(request: web.Request, row: asyncpg.Record) -> dict[str, Any]:
             "action": path, "action_all": path + "?all=1", "everything": _everything(request)}
 
 
+@people
 async def click(request: web.Request) -> web.Response:
     shop_id, notification_id = await _ids(request, "click")
     record = request.method == "GET"  # HEAD (link previews, scanners) looks without counting
@@ -83,11 +105,14 @@ async def click(request: web.Request) -> web.Response:
                                              "Referrer-Policy": "no-referrer"})
 
 
+@people
 async def unsubscribe_page(request: web.Request) -> web.Response:
     _, row = await _signup(request, "unsubscribe")
-    return html_response("unsubscribe_confirm.html", **_page_context(request, row))
+    return html_response("unsubscribe_confirm.html", already=row["unsubscribed_at"] is not None,
+                         **_page_context(request, row))
 
 
+@people
 async def unsubscribe(request: web.Request) -> web.Response:
     """The page's buttons and RFC 8058 one-click (body List-Unsubscribe=One-Click)
     alike: the signed token is the authorisation, so the body is not required."""
@@ -99,12 +124,14 @@ async def unsubscribe(request: web.Request) -> web.Response:
     return html_response("unsubscribed.html", **_page_context(request, row))
 
 
+@people
 async def optin_page(request: web.Request) -> web.Response:
     _, row = await _signup(request, "optin")
     return html_response("optin_confirm.html", confirmed=row["optin_confirmed_at"] is not None,
                          unsubscribed=row["unsubscribed_at"] is not None, **_page_context(request, row))
 
 
+@people
 async def optin_confirm(request: web.Request) -> web.Response:
     shop_id, row = await _signup(request, "optin")
     unsubscribed = row["unsubscribed_at"] is not None

@@ -43,3 +43,5 @@ UPDATE signups SET optin_confirmed_at = now(), updated_at = now()
 WHERE shop_id = $1 AND signup_id = $2 AND optin_confirmed_at IS NULL AND unsubscribed_at IS NULL
 RETURNING variant_id
 """
+
+SHOP_NAME = "SELECT name FROM shops WHERE shop_id = $1"

@@ -106,6 +106,8 @@ FILTERS: dict[str, str] = {
     "channel": "email, sms or push",
     "granularity": "day (default), week or month: the period of time series; validated everywhere",
     "format": "json (default) or csv; 'Accept: text/csv' also selects CSV",
+    "bom": "true: the CSV starts with a UTF-8 byte order mark, so that Excel reads accents right "
+           "when the file is opened by double-click (default false; JSON ignores it)",
 }
 DEMAND_FILTERS: dict[str, str] = {
     "sort": "pending (default), total or last_requested_at; all descending, then by variant id",

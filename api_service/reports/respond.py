@@ -26,6 +26,11 @@ READ_SETTINGS = "SET LOCAL jit = off"
 EXPORT_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '32MB'"  # big exports sort in memory
 COPY_TIMEOUT = 3600.0  # seconds for one export; the pool's 30 s command timeout would cut big ones
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+BOM = "\ufeff".encode()  # Excel reads a double-clicked CSV as UTF-8 only with it
+
+
+def _bom(call: Call) -> bytes:
+    return BOM if call.query.get("bom") else b""
 
 
 def wants_csv(call: Call) -> bool:
@@ -85,6 +90,7 @@ async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[Column
         if not started:  # headers go out with the first bytes: an error before that is a normal 5xx
             await response.prepare(request)
             started = True
+            chunk = _bom(call) + chunk
         await response.write(chunk)
 
     try:
@@ -126,7 +132,7 @@ async def single_row_csv(call: Call, row: dict[str, Any], columns: list[str], fi
     response = _csv_response(filename)
     assert call.request is not None
     await response.prepare(call.request)
-    await response.write(buffer.getvalue().encode())
+    await response.write(_bom(call) + buffer.getvalue().encode())
     await response.write_eof()
     return response
 

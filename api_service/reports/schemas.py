@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from api_service.booleans import QueryBoolean
 from api_service.listing import DateOrTimestamp
 from api_service.reports.manifest import DEMAND_FILTERS, FILTERS
 
@@ -32,6 +33,7 @@ class ReportQuery(Schema):
                                 metadata=_described("granularity", FILTERS))
     output_format = fields.String(data_key="format", validate=validate.OneOf(FORMATS),
                                   metadata=_described("format", FILTERS))
+    bom = QueryBoolean(load_default=False, metadata=_described("bom", FILTERS))
 
 
 class DemandQuery(ReportQuery):

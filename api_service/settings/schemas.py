@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api_service.booleans import StrictBoolean
 from shared_models.settings import COUNTRY_CODES
 from shared_models.templates import SUBJECT_VARIABLES, template_errors
 
@@ -17,15 +18,6 @@ LIST_MAX = 100
 TAG_MAX = 40  # Shopify's limit on one tag
 INT_MAX = 2_147_483_647  # fits a PostgreSQL integer
 SHOPIFY_ID = validate.Range(min=1, max=2**63 - 1)
-
-
-class StrictBoolean(fields.Boolean):
-    """JSON true or false only: marshmallow's Boolean also takes "yes", 1, "on"..."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
-        if not isinstance(value, bool):
-            raise self.make_error("invalid")
-        return value
 
 
 def int_field(**kwargs: Any) -> fields.Integer:

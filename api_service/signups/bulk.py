@@ -14,13 +14,18 @@ from api_service.signups import queries
 RETRIES = 3
 
 
+def listed_were(count: int, noun: str) -> str:
+    """"1 of the listed signups was", "3 of the listed signups were"."""
+    return f"{count} of the listed {noun}s {'was' if count == 1 else 'were'}"
+
+
 class SignupsNotified(Unprocessable):
     """bulk_delete refused: the envelope plus the offending ids."""
 
     def __init__(self, notified: list[uuid.UUID], positions: dict[uuid.UUID, int]):
         ids = [str(i) for i in notified]
         super().__init__(
-            f"Nothing was deleted: {len(ids)} of the listed signups were already notified: {', '.join(ids)}",
+            f"Nothing was deleted: {listed_were(len(ids), 'signup')} already notified: {', '.join(ids)}",
             fields={f"ids.{positions[i]}": ["Already notified; notified signups can't be deleted."]
                     for i in notified})
         self.notified_ids = ids

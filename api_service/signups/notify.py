@@ -25,6 +25,7 @@ SELECT signup_id, last_notified_at IS NOT NULL AS notified FROM signups
 WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])
 """
 ALREADY_NOTIFIED = "Signup was already notified; set allow_resend to send again"
+RESEND_FIELD = "Must be true to send again: this signup was already notified."
 IN_FLIGHT = "A send for this signup is already queued or in flight"
 NOT_FOUND = "Signup not found"
 PARALLEL_CHAINS = 2
@@ -44,7 +45,7 @@ async def notify_signup(call: Call) -> Reply:
         if notified is None:
             raise NotFound(NOT_FOUND)
         if notified and not allow_resend:
-            raise Unprocessable(ALREADY_NOTIFIED)
+            raise Unprocessable(ALREADY_NOTIFIED, fields={"allow_resend": [RESEND_FIELD]})
         job_id = await jobs.create_job(conn, shop_id, kind="notify", trigger="manual", allow_resend=allow_resend,
                                        request_id=current_request_id())
         if not await jobs.add_targets(conn, shop_id, job_id, where=jobs.TARGETS_BY_IDS, arg=[signup_id],

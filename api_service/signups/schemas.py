@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, missing, post_load, validate, validates_schema
 
+from api_service.booleans import StrictBoolean
 from api_service.listing import PageQuery
 from api_service.signups.validators import PHONE_SEPARATORS, CountryCode, Phone, check_http_url, check_locale
 
@@ -57,7 +58,7 @@ class CustomerIn(Schema):
     phone = Phone(allow_none=True)
     push_token = text(1024, "Needed for the push channel")
     name = text(255, "Customer name")
-    accepts_marketing = fields.Boolean(allow_none=True, metadata={"description": "Marketing consent"})
+    accepts_marketing = StrictBoolean(allow_none=True, metadata={"description": "Marketing consent"})
     locale = fields.String(allow_none=True, validate=[validate.Length(max=35), check_locale],
                            metadata={"description": "e.g. en, pt-BR"})
     country_code = CountryCode(allow_none=True, metadata={"description": "ISO 3166-1 alpha-2"})
@@ -133,7 +134,7 @@ class BulkFilter(SignupFilters, PageQuery):
 
 
 class NotifyBody(NullMeansDefault):
-    allow_resend = fields.Boolean(allow_none=True, load_default=False,
+    allow_resend = StrictBoolean(allow_none=True, load_default=False,
                                   metadata={"description": "Send again to an already notified signup"})
 
 
@@ -141,9 +142,9 @@ class BulkNotifyBody(NullMeansDefault):
     ids = signup_ids("Signup ids, 1 to 10,000 (or give filter)")
     filters = fields.Nested(BulkFilter, data_key="filter",
                             metadata={"description": "Any list filters (or give ids)"})
-    allow_resend = fields.Boolean(allow_none=True, load_default=False,
+    allow_resend = StrictBoolean(allow_none=True, load_default=False,
                                   metadata={"description": "Send again to already notified signups"})
-    batched = fields.Boolean(allow_none=True, load_default=False,
+    batched = StrictBoolean(allow_none=True, load_default=False,
                              metadata={"description": "Apply the delivery batching settings"})
 
     @validates_schema(pass_original=True, skip_on_field_errors=False)

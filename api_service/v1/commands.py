@@ -8,7 +8,7 @@ from typing import Any
 from api_service.context import Call, Reply
 from api_service.errors import Unprocessable
 from api_service.registry import Action
-from api_service.signups.bulk import SignupsNotified
+from api_service.signups.bulk import SignupsNotified, listed_were
 from api_service.v1.errors import V1Error, v1_errors, v1_wording
 from api_service.v1.successor import set_successor
 
@@ -46,7 +46,7 @@ class IntentsNotified(V1Error, Unprocessable):
     def __init__(self, refused: SignupsNotified):
         ids = refused.notified_ids
         super().__init__(
-            f"Nothing was deleted: {len(ids)} of the listed intents were already notified: {', '.join(ids)}",
+            f"Nothing was deleted: {listed_were(len(ids), 'intent')} already notified: {', '.join(ids)}",
             fields={"intent_ids." + path.split(".", 1)[1]: ["Already notified; notified intents can't be deleted."]
                     for path in (refused.fields or {})})
         self.notified_ids = ids

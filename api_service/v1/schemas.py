@@ -15,6 +15,7 @@ from marshmallow import (
 )
 
 from api_service.listing import PageQuery, day_start
+from api_service.booleans import QueryBoolean
 from api_service.reports.schemas import DemandQuery
 from api_service.signups.schemas import (
     BulkDeleteBody,
@@ -107,7 +108,7 @@ class V1ListQuery(SignupFilters):
     product_id = renamed(SignupFilters, "product_id", "shopify_product_id")
     date_from = renamed(PageQuery, "date_from", "start_date")
     date_to = renamed(PageQuery, "date_to", "end_date")
-    notified = fields.Boolean(metadata={"description": "true: alerted at least once; false: never alerted"})
+    notified = QueryBoolean(metadata={"description": "true: alerted at least once; false: never alerted"})
     page = renamed(PageQuery, "page")
     per_page = v1_per_page()
 
