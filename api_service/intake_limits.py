@@ -14,7 +14,7 @@ from aiohttp import web
 
 from api_service.context import CONNECTIONS
 from api_service.errors import TooManyRequests
-from api_service.ratelimit import RateLimiter
+from api_service.ratelimit import Decision, RateLimiter
 from api_service.v1.limits import Bucket, _number
 
 # Shopify delivers a busy shop's inventory bursts from a few addresses shared
@@ -58,8 +58,9 @@ class IntakeLimiters:
         """429 while the address has no failure left: no lookup at all."""
         await _check(self._key, f"keyfail:{remote or 'unknown'}", cost=0)
 
-    async def key_failed(self, remote: str | None) -> None:
-        await self._key.hit(f"keyfail:{remote or 'unknown'}")
+    async def key_failed(self, remote: str | None) -> Decision:
+        """Counts the failure; the address's bucket is what limits this caller now."""
+        return await self._key.hit(f"keyfail:{remote or 'unknown'}")
 
 
 async def _check(limiter: RateLimiter, bucket: str, cost: int = 1) -> None:

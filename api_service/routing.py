@@ -123,7 +123,11 @@ async def authorize(request: web.Request, *, write: bool) -> Principal:
         principal = await authenticate(conns.pool, key)
     except Unauthorized:
         if key is not None and limiters is not None:
-            await limiters.key_failed(request.remote)
+            # A key not recognised has no bucket of its own: its 401 carries the
+            # address's failed-lookup bucket, the limit this caller runs into.
+            failed = await limiters.key_failed(request.remote)
+            request[RATE_HEADERS] = {"X-RateLimit-Limit": str(failed.limit),
+                                     "X-RateLimit-Remaining": str(failed.remaining)}
         raise
     await limit(request, f"key:{principal.key_id}")
     if write and principal.read_only:

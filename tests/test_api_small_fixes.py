@@ -108,7 +108,8 @@ async def test_rate_headers_on_unmatched_routes_for_a_recognised_key(client, sho
     outside = await client.get("/nowhere", headers=shop.headers)
     assert outside.status == 404 and all(h in outside.headers for h in RATE)
     unknown_key = await client.get(BASE_PATH + "/back_in_stock/nothing", headers={"X-Auth-Token": "bis_no_x"})
-    assert unknown_key.status == 404 and not any(h in unknown_key.headers for h in RATE)
+    # An unknown key was looked up and failed: the address's failed-lookup budget, as on a 401.
+    assert unknown_key.status == 404 and all(h in unknown_key.headers for h in RATE)
     keyless = await client.get(BASE_PATH + "/back_in_stock/nothing")
     assert keyless.status == 404 and not any(h in keyless.headers for h in RATE)
 
@@ -131,3 +132,14 @@ async def test_an_unmatched_route_counts_against_the_keys_budget(config, aiohttp
         resp = await strict.get(BASE_PATH + "/back_in_stock/nothing", headers=shop.headers)
         seen.append((resp.status, resp.headers.get("X-RateLimit-Remaining")))
     assert seen == [(404, "1"), (404, "0"), (429, "0")]
+
+
+async def test_a_401_carries_the_addresss_failed_lookup_budget(client, shop):
+    seen = []
+    for _ in range(2):
+        resp = await client.get(BASE_PATH + "/back_in_stock/signups", headers={"X-Auth-Token": "bis_unknownkey"})
+        seen.append((resp.status, resp.headers.get("X-RateLimit-Limit"), resp.headers.get("X-RateLimit-Remaining")))
+    limit = int(seen[0][1])
+    assert seen == [(401, str(limit), str(limit - 1)), (401, str(limit), str(limit - 2))]
+    keyless = await client.get(BASE_PATH + "/back_in_stock/signups")
+    assert keyless.status == 401 and not any(h in keyless.headers for h in RATE)  # nothing was looked up
