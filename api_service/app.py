@@ -16,6 +16,7 @@ from api_service.middleware import add_common_headers, error_middleware
 from api_service.observability import metrics as observability_metrics
 from api_service.observability.middleware import observe_middleware
 from api_service.public import routes as public_routes
+from api_service.storefront import handlers as storefront
 from api_service.v1 import routes as v1_routes
 from api_service.webhooks import handlers as webhooks
 from api_service.ratelimit import RateLimiter
@@ -107,6 +108,7 @@ def create_app(config: Config, actions: list[Action] | None = None) -> web.Appli
     add_action_routes(app, actions)
     v1_routes.add_routes(app, actions)  # the registry's v1 aliases and the storefront signup
     public_routes.add_routes(app)
+    storefront.add_routes(app)  # the widget's script and config
     webhooks.add_routes(app)
     intake_limits.setup(app)
     setup_openapi(app, actions)

@@ -141,9 +141,13 @@ def outside_paths(actions: list[Action], served: set[str] | None = None) -> dict
                                                    "application/javascript": {"schema": {"type": "string"}}}})},
         "/storefront/config": {"get": {
             **_open("storefront_config", "What the widget needs: shop name, channels, opt-in, texts (CORS)",
-                    {"description": "The configuration", **_JSON}, **{"404": _error("Unknown shop")}),
+                    {"description": "The configuration", **_JSON},
+                    **{"404": _error("Unknown or uninstalled shop"), "403": _error("Origin not the shop's"),
+                       "429": _error("Rate limited (per client address)")}),
             "parameters": [{"in": "query", "name": "shop", "required": True, "schema": {"type": "string"},
-                            "description": "The shop's myshopify domain"}]}},
+                            "description": "The shop's myshopify domain"},
+                           {"in": "query", "name": "locale", "required": False, "schema": {"type": "string"},
+                            "description": "en, fr, de or es: the language of texts.sms_consent"}]}},
     })
     return {path: ops for path, ops in paths.items()
             if path not in WIDGET_PATHS or served is None or path in served}
