@@ -92,3 +92,10 @@ async def test_swagger_ui_is_served(client):
     resp = await client.get(BASE_PATH + "/docs")
     assert resp.status == 200
     assert "swagger" in (await resp.text()).lower()
+
+
+def test_every_action_name_is_written_out_where_it_is_declared(repo_root):
+    """From a name in /help to its declaration in one grep: no name is built."""
+    sources = "\n".join(p.read_text() for p in (repo_root / "api_service").rglob("*.py"))
+    for action in all_actions():
+        assert f'"{action.name}"' in sources, action.name

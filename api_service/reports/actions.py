@@ -42,6 +42,15 @@ NOTES = {
 # v1 calls served by a report (api_service/v1 adapts the shapes).
 ALIASES = {"products_in_demand": (f"GET {V1_BASE_PATH}/intents/products_in_demand",)}
 
+# Action names written out, so that grepping a name from /help finds its declaration.
+ACTION_NAMES = {
+    "summary": "back_in_stock_reports_summary",
+    "signups": "back_in_stock_reports_signups",
+    "notifications": "back_in_stock_reports_notifications",
+    "conversions": "back_in_stock_reports_conversions",
+    "products_in_demand": "back_in_stock_reports_products_in_demand",
+}
+
 ACTIONS = [
     Action(
         name="back_in_stock_reports_list",
@@ -54,7 +63,7 @@ ACTIONS = [
     ),
     *[
         Action(
-            name=f"back_in_stock_reports_{name}",
+            name=ACTION_NAMES[name],
             method="GET",
             path=f"/back_in_stock/reports/{name}",
             handler=handlers.HANDLERS[name],

@@ -33,10 +33,21 @@ CAPABILITY_DESCRIPTIONS = {
 
 
 
+# Action names written out, so that grepping a name from /help finds its declaration.
+ACTION_NAMES = {
+    "channels": ("back_in_stock_settings_channels_read", "back_in_stock_settings_channels_update"),
+    "delivery": ("back_in_stock_settings_delivery_read", "back_in_stock_settings_delivery_update"),
+    "compliance": ("back_in_stock_settings_compliance_read", "back_in_stock_settings_compliance_update"),
+    "tagging": ("back_in_stock_settings_tagging_read", "back_in_stock_settings_tagging_update"),
+    "alerts": ("back_in_stock_settings_alerts_read", "back_in_stock_settings_alerts_update"),
+}
+
+
 def capability_actions(capability: str, about: str) -> list[Action]:
+    read_name, update_name = ACTION_NAMES[capability]
     return [
         Action(
-            name=f"back_in_stock_settings_{capability}_read",
+            name=read_name,
             method="GET",
             path=f"/back_in_stock/settings/{capability}",
             handler=handlers.read_capability(capability),
@@ -45,7 +56,7 @@ def capability_actions(capability: str, about: str) -> list[Action]:
             resource="Settings",
         ),
         Action(
-            name=f"back_in_stock_settings_{capability}_update",
+            name=update_name,
             method="PATCH",
             path=f"/back_in_stock/settings/{capability}",
             handler=handlers.update_capability(capability),
