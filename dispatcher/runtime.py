@@ -8,12 +8,22 @@ from typing import Any
 from api_service.context import Connections
 from dispatcher.channels.base import Provider
 from dispatcher.metrics import DispatcherMetrics
+from shared_models.config import MissingConfig, _float, _int
 from shared_models.queue import Queue
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw else default
+    value = _float(os.environ, name, default)
+    if not value > 0:  # also refuses NaN
+        raise MissingConfig(f"{name} (must be a number above 0, got {os.environ.get(name)!r})")
+    return value
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _int(os.environ, name, default)
+    if value < 1:
+        raise MissingConfig(f"{name} (must be an integer of at least 1, got {os.environ.get(name)!r})")
+    return value
 
 
 @dataclass
@@ -39,12 +49,12 @@ class Tuning:
             lease_seconds=_env_float("DISPATCH_LEASE_SECONDS", d.lease_seconds),
             sweep_seconds=_env_float("DISPATCH_SWEEP_SECONDS", d.sweep_seconds),
             stale_seconds=_env_float("DISPATCH_STALE_SECONDS", d.stale_seconds),
-            chunk_size=int(_env_float("DISPATCH_CHUNK_SIZE", d.chunk_size)),
-            parallel_chains=int(_env_float("DISPATCH_PARALLEL_CHAINS", d.parallel_chains)),
-            send_concurrency=int(_env_float("DISPATCH_SEND_CONCURRENCY", d.send_concurrency)),
-            open_slice=int(_env_float("DISPATCH_OPEN_SLICE", d.open_slice)),
-            outcome_batch=int(_env_float("DISPATCH_OUTCOME_BATCH", d.outcome_batch)),
-            max_attempts=int(_env_float("DISPATCH_MAX_ATTEMPTS", d.max_attempts)),
+            chunk_size=_env_int("DISPATCH_CHUNK_SIZE", d.chunk_size),
+            parallel_chains=_env_int("DISPATCH_PARALLEL_CHAINS", d.parallel_chains),
+            send_concurrency=_env_int("DISPATCH_SEND_CONCURRENCY", d.send_concurrency),
+            open_slice=_env_int("DISPATCH_OPEN_SLICE", d.open_slice),
+            outcome_batch=_env_int("DISPATCH_OUTCOME_BATCH", d.outcome_batch),
+            max_attempts=_env_int("DISPATCH_MAX_ATTEMPTS", d.max_attempts),
             retry_delay=_env_float("DISPATCH_RETRY_DELAY", d.retry_delay),
             reminder_seconds=_env_float("DISPATCH_REMINDER_SECONDS", d.reminder_seconds),
             fold_seconds=_env_float("DISPATCH_FOLD_SECONDS", d.fold_seconds),

@@ -252,3 +252,11 @@ async def test_api_serves_and_stops_on_sigterm(env):
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+@pytest.mark.parametrize("name, value", [("DISPATCH_CHUNK_SIZE", "abc"), ("DISPATCH_CHUNK_SIZE", "0"),
+                                         ("DISPATCH_LEASE_SECONDS", "-1"), ("DISPATCH_FOLD_SECONDS", "nan")])
+async def test_a_bad_dispatcher_tuning_value_is_one_line(env, name, value):
+    result = await cli({**env, name: value}, "dispatcher")
+    result.assert_refused(name)
+    assert "Traceback" not in result.err
