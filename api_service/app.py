@@ -22,11 +22,13 @@ from api_service.webhooks import handlers as webhooks
 from api_service.ratelimit import RateLimiter
 from api_service.registry import BASE_PATH, Action, all_actions
 from api_service.routing import RATE_LIMITER, make_handler
+from shared_models.chains import Chains
 from shared_models.config import Config
 from shared_models.db import create_pool
 from shared_models.queue import Queue
 
 CONFIG = web.AppKey("config", Config)
+CHAINS = web.AppKey("chains", Chains)
 MAX_BODY = 1024 * 1024
 
 ERRORS_SCHEMA = {
@@ -44,7 +46,7 @@ async def connections_ctx(app: web.Application) -> AsyncIterator[None]:
     pool = await create_pool(config.database_url, min_size=config.db_pool_min, max_size=config.db_pool_max)
     redis = Redis.from_url(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
     queue = Queue(config.redis_url, config.queue_name)
-    conns = Connections(config=config, pool=pool, redis=redis, queue=queue)
+    conns = Connections(config=config, pool=pool, redis=redis, queue=queue, chains=app[CHAINS])
     app[CONNECTIONS] = conns
     app[RATE_LIMITER] = RateLimiter(redis, config.rate_limit_per_second, config.rate_limit_burst)
     try:
@@ -101,6 +103,8 @@ def create_app(config: Config, actions: list[Action] | None = None) -> web.Appli
     # observe_middleware outermost: it sees the status error_middleware settles on.
     app = web.Application(middlewares=[observe_middleware, error_middleware], client_max_size=MAX_BODY)
     app[CONFIG] = config
+    # Read here so that a bad DISPATCH_* value stops create_app, not a notify call.
+    app[CHAINS] = Chains.from_env()
     app.cleanup_ctx.append(connections_ctx)
     actions = all_actions() if actions is None else actions
     meta.add_routes(app, actions)

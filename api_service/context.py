@@ -10,6 +10,7 @@ import asyncpg
 from aiohttp import web
 from redis.asyncio import Redis
 
+from shared_models.chains import Chains
 from shared_models.config import Config
 from shared_models.settings import effective, load_effective
 
@@ -24,6 +25,7 @@ class Connections:
     pool: asyncpg.Pool
     redis: Redis
     queue: Any = None  # arq's ArqRedis, set where jobs are enqueued
+    chains: Chains = field(default_factory=Chains)  # how many run_job chains start a send job
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dispatcher import targets as sql
 from dispatcher.batches import check_batch, drop_unavailable_reminders
 from dispatcher.delivery import run_chunk
 from dispatcher.runtime import Runtime
+from shared_models.chains import start_chains as chains_start
 from shared_models.queue import RUN_JOB
 
 log = logging.getLogger("backinstock.dispatcher")
@@ -17,10 +18,8 @@ log = logging.getLogger("backinstock.dispatcher")
 
 async def start_chains(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID, targets: int,
                        defer_by: float | None = None) -> None:
-    """Enqueue as many chains as the job has chunks, up to parallel_chains."""
-    chunks = max(1, -(-targets // rt.tuning.chunk_size))
-    for _ in range(min(chunks, rt.tuning.parallel_chains)):
-        await rt.queue.try_enqueue(RUN_JOB, str(shop_id), str(job_id), defer_by=defer_by)
+    """The job's chains as this worker's tuning says (shared_models.chains owns the rule)."""
+    await chains_start(rt.queue, rt.conns.chains, shop_id, job_id, targets, defer_by=defer_by)
 
 
 async def run_job(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID) -> str:

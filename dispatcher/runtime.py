@@ -8,7 +8,8 @@ from typing import Any
 from api_service.context import Connections
 from dispatcher.channels.base import Provider
 from dispatcher.metrics import DispatcherMetrics
-from shared_models.config import MissingConfig, _float, _int
+from shared_models.chains import env_int_at_least
+from shared_models.config import MissingConfig, _float
 from shared_models.queue import Queue
 
 
@@ -20,10 +21,7 @@ def _env_float(name: str, default: float) -> float:
 
 
 def _env_int(name: str, default: int) -> int:
-    value = _int(os.environ, name, default)
-    if value < 1:
-        raise MissingConfig(f"{name} (must be an integer of at least 1, got {os.environ.get(name)!r})")
-    return value
+    return env_int_at_least(os.environ, name, default)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from dispatcher.throttle import Throttle
 from dispatcher.watchdog import RedisWatchdog, ResilientWorker, supervise
 from dispatcher.webhooks.process import process_webhook
 from shared_models import aio
+from shared_models.chains import Chains
 from shared_models.config import Config, MissingConfig
 from shared_models.db import create_pool
 from shared_models.queue import MERCHANT_ALERT, PROCESS_WEBHOOK, RUN_JOB, SEND_OPTIN, Queue
@@ -68,7 +69,8 @@ async def build_runtime(config: Config, tuning: Tuning) -> Runtime:
     pool = await create_pool(config.database_url, min_size=1, max_size=config.db_pool_max)
     redis = Redis.from_url(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
     queue = Queue(config.redis_url, config.queue_name)
-    conns = Connections(config=config, pool=pool, redis=redis, queue=queue)
+    conns = Connections(config=config, pool=pool, redis=redis, queue=queue,
+                        chains=Chains(chunk_size=tuning.chunk_size, parallel=tuning.parallel_chains))
     throttle = Throttle(redis, {"smtp": config.smtp_max_per_second, "twilio": config.twilio_max_per_second})
     return Runtime(conns, queue, build_providers(config), throttle, tuning)
 

@@ -13,7 +13,7 @@ from api_service.errors import Conflict, NotFound, Unprocessable
 from api_service.observability.log_context import current_request_id
 from api_service.signups import queries
 from shared_models import jobs
-from shared_models.queue import RUN_JOB
+from shared_models.chains import start_chains
 from shared_models.settings import applicable
 
 LOCK_ONE = """
@@ -28,13 +28,12 @@ ALREADY_NOTIFIED = "Signup was already notified; set allow_resend to send again"
 RESEND_FIELD = "Must be true to send again: this signup was already notified."
 IN_FLIGHT = "A send for this signup is already queued or in flight"
 NOT_FOUND = "Signup not found"
-PARALLEL_CHAINS = 2
 
 
 async def enqueue(call: Call, job_id: uuid.UUID, targets: int) -> None:
-    chains = min(PARALLEL_CHAINS, max(1, targets // 200))
-    for _ in range(chains if targets else 0):
-        await call.conns.queue.try_enqueue(RUN_JOB, str(call.shop.shop_id), str(job_id))
+    """DISPATCH_CHUNK_SIZE and DISPATCH_PARALLEL_CHAINS apply here as in the dispatcher."""
+    if targets:
+        await start_chains(call.conns.queue, call.conns.chains, call.shop.shop_id, job_id, targets)
 
 
 async def notify_signup(call: Call) -> Reply:
