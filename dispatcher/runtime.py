@@ -24,7 +24,6 @@ class Tuning:
     chunk_size: int = 200  # targets per claim: one arq job, then shops take turns
     parallel_chains: int = 2  # chains per job, so several workers share a big restock
     send_concurrency: int = 16  # provider calls in flight per chunk
-    open_slice: int = 32  # attempt rows written (and allowance taken) at a time
     outcome_batch: int = 100  # outcomes written together (fewer, larger writes for fast providers)
     max_attempts: int = 3  # transient failures: attempt rows before giving up
     retry_delay: float = 0.5  # backoff base, doubled per attempt
@@ -42,7 +41,6 @@ class Tuning:
             chunk_size=int(_env_float("DISPATCH_CHUNK_SIZE", d.chunk_size)),
             parallel_chains=int(_env_float("DISPATCH_PARALLEL_CHAINS", d.parallel_chains)),
             send_concurrency=int(_env_float("DISPATCH_SEND_CONCURRENCY", d.send_concurrency)),
-            open_slice=int(_env_float("DISPATCH_OPEN_SLICE", d.open_slice)),
             outcome_batch=int(_env_float("DISPATCH_OUTCOME_BATCH", d.outcome_batch)),
             max_attempts=int(_env_float("DISPATCH_MAX_ATTEMPTS", d.max_attempts)),
             retry_delay=_env_float("DISPATCH_RETRY_DELAY", d.retry_delay),

@@ -83,7 +83,7 @@ async def test_sigkilled_worker_loses_nobody_and_duplicates_nobody(api, pool, ma
     ids = await push_signups(api, 300)
     worker_env = {**env, "PUSH_GATEWAY_URL": gateway.url, "DISPATCH_LEASE_SECONDS": "3",
                   "DISPATCH_SWEEP_SECONDS": "0.5", "DISPATCH_STALE_SECONDS": "1",
-                  "DISPATCH_SEND_CONCURRENCY": "1", "DISPATCH_OPEN_SLICE": "2",
+                  "DISPATCH_SEND_CONCURRENCY": "1",
                   "DISPATCH_CHUNK_SIZE": "50"}
     first = await start_dispatcher(worker_env)
     status, body, _ = await api.post("/back_in_stock/signups/bulk_notify", json={"ids": ids})
