@@ -18,7 +18,7 @@ def _env_float(name: str, default: float) -> float:
 
 @dataclass
 class Tuning:
-    lease_seconds: float = 45.0  # a dead worker's targets are taken over after this
+    lease_seconds: float = 20.0  # a dead worker's targets are taken over after this (extended every third)
     sweep_seconds: float = 10.0  # how often one worker looks for lost work
     stale_seconds: float = 20.0  # a job with no heartbeat for this long gets re-enqueued
     chunk_size: int = 200  # targets per claim: one arq job, then shops take turns
