@@ -44,9 +44,57 @@ FROM unnest($6::uuid[], $7::uuid[], $8::uuid[], $9::text[], $10::text[], $11::te
 ON CONFLICT DO NOTHING
 RETURNING notification_id
 """
-OVER_PLAN = """
-UPDATE notifications SET status = 'blocked', blocked_reason = 'plan_limit', plan_counted = false
-WHERE shop_id = $1 AND notification_id = ANY($2::uuid[])
+# The hand-over write (dispatcher.handover), one statement so that it is one
+# round trip and holds the plan_usage row lock only while PostgreSQL runs it
+# (a transaction held it across the client's round trips, and with several
+# chains of one shop opening small groups they queued on that lock): take
+# the allowance as plan.TAKE does, open the granted rows `sending` and the
+# rest blocked/plan_limit, in delivery order. The caller marks those signups
+# blocked, in a statement of its own only when there are any: as a CTE it ran
+# (and fired the reports trigger on signups) for every group. No row when the month has no plan_usage row yet. A row another run already
+# wrote is skipped (its unit, if granted, is given back by the caller).
+OPEN_ATTEMPTS = """
+WITH taken AS (
+    UPDATE plan_usage p SET used = p.used + g.granted
+    FROM (SELECT LEAST(cardinality($6::uuid[]), GREATEST(0, COALESCE($5::int, 2147483647) - used)) AS granted
+          FROM plan_usage WHERE shop_id = $1 AND month = $4 FOR UPDATE) g
+    WHERE p.shop_id = $1 AND p.month = $4
+    RETURNING p.used, g.granted
+), ins AS (
+    INSERT INTO notifications (shop_id, notification_id, signup_id, customer_id, job_id, channel, contact,
+        status, blocked_reason, trigger, batch, attempt, variant_id, product_id, variant_title,
+        send_key, plan_counted)
+    SELECT $1, r.nid, r.sid, r.cid, $2, r.channel, r.contact,
+           CASE WHEN r.ord <= t.granted THEN 'sending' ELSE 'blocked' END,
+           CASE WHEN r.ord <= t.granted THEN NULL ELSE 'plan_limit' END,
+           $3, r.batch, r.attempt, r.vid, r.pid, r.title, r.send_key, r.ord <= t.granted
+    FROM taken t,
+         unnest($6::uuid[], $7::uuid[], $8::uuid[], $9::text[], $10::text[], $11::text[],
+                $12::int[], $13::int[], $14::bigint[], $15::bigint[], $16::text[], $17::text[]) WITH ORDINALITY
+         AS r(nid, sid, cid, channel, contact, reason, batch, attempt, vid, pid, title, send_key, ord)
+    ON CONFLICT DO NOTHING
+    RETURNING notification_id, signup_id, status
+)
+SELECT t.used, t.granted, ARRAY(SELECT notification_id FROM ins WHERE status = 'sending') AS opened,
+       ARRAY(SELECT signup_id FROM ins WHERE status = 'blocked') AS blocked
+FROM (SELECT 1) one LEFT JOIN taken t ON true
+"""
+# Without a monthly limit nothing is granted or blocked, so nothing is taken
+# here: the plan_usage row, which every chain of the shop writes, is left
+# alone (its lock, held to commit, made the shop's hand-overs queue), and the
+# outcome write counts the sent alerts instead (dispatcher.outcomes). The rows
+# are not plan_counted until then, so an unknown outcome has nothing to give back.
+OPEN_ATTEMPTS_UNLIMITED = """
+INSERT INTO notifications (shop_id, notification_id, signup_id, customer_id, job_id, channel, contact,
+    status, blocked_reason, trigger, batch, attempt, variant_id, product_id, variant_title,
+    send_key, plan_counted)
+SELECT $1, r.nid, r.sid, r.cid, $2, r.channel, r.contact, 'sending', NULL,
+       $3, r.batch, r.attempt, r.vid, r.pid, r.title, r.send_key, false
+FROM unnest($4::uuid[], $5::uuid[], $6::uuid[], $7::text[], $8::text[], $9::text[],
+            $10::int[], $11::int[], $12::bigint[], $13::bigint[], $14::text[], $15::text[])
+     AS r(nid, sid, cid, channel, contact, reason, batch, attempt, vid, pid, title, send_key)
+ON CONFLICT DO NOTHING
+RETURNING notification_id
 """
 # The latest attempt per send key, one probe of the unique (shop_id, send_key,
 # attempt) index each: a plan shape no statistics can change (a scan of the
@@ -113,6 +161,17 @@ def variant_label(row: Any) -> str | None:
     return " - ".join(parts) or None
 
 
+def attempt_columns(chunk: Chunk, attempts: list[Attempt], reason: str | None) -> list[tuple]:
+    """The unnest() arrays of INSERT_ATTEMPTS and OPEN_ATTEMPTS."""
+    job_id = chunk.job["job_id"]
+    return list(zip(*[
+        (a.notification_id, a.signup["signup_id"], a.signup["customer_id"], a.signup["channel"],
+         a.signup["contact"], reason, a.batch, a.attempt, a.signup["variant_id"], a.signup["product_id"],
+         variant_label(a.signup), send_key(job_id, a.signup["signup_id"]))
+        for a in attempts
+    ]))
+
+
 async def write_attempts(conn: asyncpg.Connection, chunk: Chunk, rows: list[tuple[Any, int, int]],
                          *, status: str, reason: str | None) -> list[Attempt]:
     """rows: (signup, batch, attempt number). Returns the attempts written
@@ -121,12 +180,7 @@ async def write_attempts(conn: asyncpg.Connection, chunk: Chunk, rows: list[tupl
         return []
     job = chunk.job
     attempts = [Attempt(uuid.uuid4(), s, batch, number) for s, batch, number in rows]
-    cols = list(zip(*[
-        (a.notification_id, a.signup["signup_id"], a.signup["customer_id"], a.signup["channel"],
-         a.signup["contact"], reason, a.batch, a.attempt, a.signup["variant_id"], a.signup["product_id"],
-         variant_label(a.signup), send_key(job["job_id"], a.signup["signup_id"]))
-        for a in attempts
-    ]))
+    cols = attempt_columns(chunk, attempts, reason)
     written = {r["notification_id"] for r in await conn.fetch(
         INSERT_ATTEMPTS, job["shop_id"], job["job_id"], status, job["trigger"], status == "sending", *cols)}
     return [a for a in attempts if a.notification_id in written]
@@ -141,20 +195,32 @@ async def record_blocked(rt: Runtime, chunk: Chunk, rows: list[tuple[Any, int, i
 
 
 async def open_attempts(rt: Runtime, chunk: Chunk, rows: list[tuple[Any, int, int]]) -> list[Attempt]:
-    """Write `sending` rows and take the allowance for them in one transaction;
+    """Write `sending` rows and take the allowance for them (OPEN_ATTEMPTS);
     what the plan can't cover becomes blocked/plan_limit. Committed before it
     returns: the callers hand the rows to the provider next."""
-    shop_id = chunk.job["shop_id"]
-    async with rt.conns.pool.acquire() as conn, conn.transaction():
-        fresh = await write_attempts(conn, chunk, rows, status="sending", reason=None)
-        granted, used = await plan.take(conn, shop_id, chunk.shop["plan"], chunk.month, len(fresh))
-        over = fresh[granted:]
-        if over:
-            await conn.execute(OVER_PLAN, shop_id, [a.notification_id for a in over])
-            await conn.execute(MARK_BLOCKED, shop_id, [a.signup["signup_id"] for a in over])
-    if granted:
-        await usage_check(rt, chunk, used)
-    return fresh[:granted]
+    if not rows:
+        return []
+    job, pool = chunk.job, rt.conns.pool
+    attempts = [Attempt(uuid.uuid4(), s, batch, number) for s, batch, number in rows]
+    cols = attempt_columns(chunk, attempts, None)
+    limit = PLANS[chunk.shop["plan"]].monthly_alerts
+    if limit is None:
+        opened = {r[0] for r in await pool.fetch(OPEN_ATTEMPTS_UNLIMITED, job["shop_id"], job["job_id"],
+                                                 job["trigger"], *cols)}
+        return [a for a in attempts if a.notification_id in opened]
+    args = (job["shop_id"], job["job_id"], job["trigger"], chunk.month, limit, *cols)
+    row = await pool.fetchrow(OPEN_ATTEMPTS, *args)
+    if row["used"] is None:  # the month's first take
+        await pool.execute(plan.ENSURE, job["shop_id"], chunk.month)
+        row = await pool.fetchrow(OPEN_ATTEMPTS, *args)
+    opened = set(row["opened"])
+    if row["blocked"]:
+        await pool.execute(MARK_BLOCKED, job["shop_id"], row["blocked"])
+    # Units granted to rows another run had already written go back.
+    await plan.refund(pool, job["shop_id"], chunk.month, row["granted"] - len(opened))
+    if opened:
+        await usage_check(rt, chunk, row["used"])
+    return [a for a in attempts if a.notification_id in opened]
 
 
 async def usage_check(rt: Runtime, chunk: Chunk, used: int) -> None:
@@ -166,12 +232,18 @@ async def usage_check(rt: Runtime, chunk: Chunk, used: int) -> None:
                                                         "usage_warning", chunk.month.isoformat())
 
 
+def unlimited(chunk: Chunk) -> bool:
+    """No monthly limit: the allowance is counted as alerts are sent, not taken ahead."""
+    return PLANS[chunk.shop["plan"]].monthly_alerts is None
+
+
 async def drop_unsent(conn: asyncpg.Connection | asyncpg.Pool, chunk: Chunk, attempts: list[Attempt]) -> None:
     """Rows opened but never handed to the provider: gone, and their units back."""
     if attempts:
         shop_id = chunk.job["shop_id"]
         await conn.execute(DROP_UNSENT, shop_id, [a.notification_id for a in attempts])
-        await plan.refund(conn, shop_id, chunk.month, len(attempts))
+        if not unlimited(chunk):
+            await plan.refund(conn, shop_id, chunk.month, len(attempts))
 
 
 async def already_attempted(rt: Runtime, chunk: Chunk, signups: list[Any]) -> set[uuid.UUID]:

@@ -29,7 +29,7 @@ from dispatcher.attempts import (  # noqa: F401  (re-exported)
     variant_label,
     write_attempts,
 )
-from dispatcher.handover import HandOver
+from dispatcher.handover import joined
 from dispatcher.outcomes import RECORD_OUTCOMES, OutcomeWriter, record_outcomes  # noqa: F401
 from dispatcher.runtime import Runtime
 from dispatcher.sending import CancelWatch, call_provider, message_for, send_with_retries  # noqa: F401
@@ -82,7 +82,6 @@ async def run_chunk(rt: Runtime, job: Any, claimed: list[Any]) -> None:
 
         gate = asyncio.Semaphore(rt.tuning.send_concurrency)
         cancelled = CancelWatch(rt, shop_id, job["job_id"])
-        handover = HandOver(rt, chunk)
         outcomes = OutcomeWriter(rt, chunk, size=rt.tuning.outcome_batch)
 
         async def one(row: tuple[Any, int, int]) -> None:
@@ -94,7 +93,8 @@ async def run_chunk(rt: Runtime, job: Any, claimed: list[Any]) -> None:
         # Each row is opened as its call starts (dispatcher.handover): a worker
         # that dies leaves `sending` rows only for calls it had under way.
         try:
-            await asyncio.gather(*(one(row) for row in candidates))
+            with joined(rt, chunk) as handover:
+                await asyncio.gather(*(one(row) for row in candidates))
         finally:
             await outcomes.close()
     finally:

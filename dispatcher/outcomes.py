@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from dispatcher import plan
-from dispatcher.attempts import Attempt, Chunk
+from dispatcher.attempts import Attempt, Chunk, unlimited
 from dispatcher.runtime import Runtime
 
 # The outcome write finds each row by primary key, whatever the statistics
@@ -49,8 +49,11 @@ async def record_outcomes(rt: Runtime, chunk: Chunk, attempts: list[Attempt]) ->
         # Only rows still `sending` change: one another worker already settled stays as it is.
         changed = {r["notification_id"]: r["status"] for r in await conn.fetch(RECORD_OUTCOMES, shop_id, *cols)}
         rt.metrics.count_outcomes(attempts, changed)
-        await plan.refund(conn, shop_id, chunk.month, sum(1 for st in changed.values() if st != "sent"))
         sent = [a.signup["signup_id"] for a in attempts if changed.get(a.notification_id) == "sent"]
+        if unlimited(chunk):  # nothing was taken at the hand-over: count what was sent
+            await plan.add(conn, shop_id, chunk.month, len(sent))
+        else:
+            await plan.refund(conn, shop_id, chunk.month, len(changed) - len(sent))
         if sent:
             await conn.execute(MARK_SENT, shop_id, sent, stage)
         for a in attempts:
