@@ -13,6 +13,7 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from aiohttp import web
 
 from tests.dispatch_support import wait_for
@@ -64,8 +65,8 @@ async def stop(proc: asyncio.subprocess.Process) -> None:
         await proc.wait()
 
 
-async def push_shop(api, make_shop):
-    shop = await make_shop(plan="unlimited")
+async def push_shop(api, make_shop, plan: str = "unlimited"):
+    shop = await make_shop(plan=plan)
     api = api.with_key(shop.api_key)
     status, _, _ = await api.patch("/back_in_stock/settings/channels", json={"push": {"enabled": True}})
     assert status == 200
@@ -127,8 +128,9 @@ def check_at_most_once(rows, signup_ids, in_flight: set[str], delivered: collect
     assert not set(delivered) - sent - in_flight
 
 
-async def test_sigkill_leaves_unknown_only_the_calls_in_flight(api, pool, make_shop, env):
-    shop, api = await push_shop(api, make_shop)
+@pytest.mark.parametrize("plan", ["unlimited", "lite"])
+async def test_sigkill_leaves_unknown_only_the_calls_in_flight(api, pool, make_shop, env, plan):
+    shop, api = await push_shop(api, make_shop, plan)
     ids = await push_signups(api, shop, 150)
     held = await HoldingGateway(free=20).start()
     fast = await PushGatewayStandIn().start()
@@ -156,6 +158,9 @@ async def test_sigkill_leaves_unknown_only_the_calls_in_flight(api, pool, make_s
     assert len([r for r in rows if r["status"] == "failed"]) == 8
     status, job, _ = await api.get(f"/jobs/{body['job_id']}")
     assert (job["counts"]["sent"], job["counts"]["failed"]) == (142, 8)
+    # The allowance is exact: one unit per alert sent, none for the unknown ones
+    # (limited plan: taken at the hand-over, given back; unlimited: counted when sent).
+    assert await pool.fetchval("SELECT sum(used) FROM plan_usage WHERE shop_id = $1", shop.shop_id) == 142
 
 
 SEED = """
@@ -202,3 +207,24 @@ async def test_large_restock_recovers_within_a_minute_of_a_sigkill(client, api, 
     delivered = collections.Counter(held.answered[:300] + [p["token"] for p in fast.posts])
     check_at_most_once(rows, ids, in_flight, delivered)
     assert len([r for r in rows if r["status"] == "failed"]) == 32
+
+
+async def test_chains_come_back_when_a_dead_workers_leases_lapse(api, pool, shop, config):
+    """Targets leased by a worker that died: the live workers' chains find
+    nothing to claim, wait, and send them once the leases lapse, without the
+    sweep (off here): nobody waits for a stale heartbeat."""
+    from tests.dispatch_support import create_signup, running_workers
+
+    ids = [(await create_signup(api, shop, email=f"c{i}@example.com"))["id"] for i in range(3)]
+    status, body, _ = await api.post("/back_in_stock/signups/bulk_notify", json={"ids": ids})
+    assert status == 202
+    # The dead worker's claim: leases that lapse in 2 s, no rows written.
+    leased = await pool.fetchval(
+        "UPDATE job_targets SET lease_until = now() + interval '2 s' WHERE shop_id = $1 AND job_id = $2::uuid "
+        "RETURNING extract(epoch FROM lease_until)", shop.shop_id, body["job_id"])
+    assert leased is not None
+    async with running_workers(config, sweep_seconds=600, stale_seconds=600):
+        await wait_for(lambda: job_done(pool, body["job_id"]), timeout=20, what="job sent after the leases lapsed")
+    sent = await pool.fetch("SELECT status, created_at FROM notifications WHERE job_id = $1::uuid", body["job_id"])
+    assert [r["status"] for r in sent] == ["sent"] * 3
+    assert min(r["created_at"].timestamp() for r in sent) >= float(leased)  # not before they lapsed
