@@ -22,7 +22,7 @@ def fanout_tuning(workers: int) -> dict[str, str]:
     trips, rows opened and outcomes written 500 at a time (a worker killed
     mid-send leaves at most that many sends with an unknown outcome)."""
     return {"DISPATCH_PARALLEL_CHAINS": str(4 * workers), "DISPATCH_CHUNK_SIZE": "1000",
-            "DISPATCH_OPEN_SLICE": "500", "DISPATCH_OUTCOME_BATCH": "500", "DISPATCH_SEND_CONCURRENCY": "64",
+            "DISPATCH_OUTCOME_BATCH": "500", "DISPATCH_SEND_CONCURRENCY": "64",
             "DISPATCHER_METRICS_PORT": "0"}  # several workers on one machine: no port to share
 
 

@@ -56,4 +56,19 @@ async def run_job(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID) -> str:
     if await pool.fetchval(sql.FINISH, shop_id, job_id):
         log.info("job %s done", job_id)
         return "done"
+    await wait_for_leases(rt, shop_id, job_id, job["current_batch"])
     return "waiting"  # other workers hold the last leases
+
+
+async def wait_for_leases(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID, batch: int) -> None:
+    """Come back when the first lease held by another worker lapses: if that
+    worker died, its targets are sent then, not when the sweep notices the
+    job's stale heartbeat (which waited on lease expiry plus the stale time
+    plus a sweep interval: over a minute). The arq job id is the expiry, so
+    however many chains wait, one comes back per expiry; a live holder
+    extends its leases and the chain waits again, once per lease extension."""
+    row = await rt.conns.pool.fetchrow(sql.NEXT_LEASE_EXPIRY, shop_id, job_id, batch)
+    if row is None or row["at"] is None:
+        return
+    await rt.queue.try_enqueue(RUN_JOB, str(shop_id), str(job_id), defer_by=max(float(row["wait"]), 0.0) + 0.1,
+                               job_id=f"lease-wait:{job_id}:{float(row['at']):.3f}")

@@ -26,13 +26,12 @@ def _env_int(name: str, default: int) -> int:
 
 @dataclass
 class Tuning:
-    lease_seconds: float = 45.0  # a dead worker's targets are taken over after this
+    lease_seconds: float = 20.0  # a dead worker's targets are taken over after this (extended every third)
     sweep_seconds: float = 10.0  # how often one worker looks for lost work
     stale_seconds: float = 20.0  # a job with no heartbeat for this long gets re-enqueued
     chunk_size: int = 200  # targets per claim: one arq job, then shops take turns
     parallel_chains: int = 2  # chains per job, so several workers share a big restock
     send_concurrency: int = 16  # provider calls in flight per chunk
-    open_slice: int = 32  # attempt rows written (and allowance taken) at a time
     outcome_batch: int = 100  # outcomes written together (fewer, larger writes for fast providers)
     max_attempts: int = 3  # transient failures: attempt rows before giving up
     retry_delay: float = 0.5  # backoff base, doubled per attempt
@@ -50,7 +49,6 @@ class Tuning:
             chunk_size=_env_int("DISPATCH_CHUNK_SIZE", d.chunk_size),
             parallel_chains=_env_int("DISPATCH_PARALLEL_CHAINS", d.parallel_chains),
             send_concurrency=_env_int("DISPATCH_SEND_CONCURRENCY", d.send_concurrency),
-            open_slice=_env_int("DISPATCH_OPEN_SLICE", d.open_slice),
             outcome_batch=_env_int("DISPATCH_OUTCOME_BATCH", d.outcome_batch),
             max_attempts=_env_int("DISPATCH_MAX_ATTEMPTS", d.max_attempts),
             retry_delay=_env_float("DISPATCH_RETRY_DELAY", d.retry_delay),

@@ -30,6 +30,14 @@ EXTEND = """
 UPDATE job_targets SET lease_until = now() + make_interval(secs => $4)
 WHERE shop_id = $1 AND job_id = $2 AND signup_id = ANY($3::uuid[]) AND state = 'queued'
 """
+# When the first lease another worker holds on the batch lapses (epoch
+# seconds, and seconds from now): a chain with nothing to claim comes back
+# then, so that a dead worker's targets are taken over as soon as they can be.
+NEXT_LEASE_EXPIRY = """
+SELECT extract(epoch FROM min(lease_until)) AS at, extract(epoch FROM min(lease_until) - now()) AS wait
+FROM job_targets
+WHERE shop_id = $1 AND job_id = $2 AND batch = $3 AND state = 'queued' AND lease_until IS NOT NULL
+"""
 HEARTBEAT = "UPDATE jobs SET heartbeat_at = now() WHERE shop_id = $1 AND job_id = $2"
 DONE = """
 UPDATE job_targets SET state = $4, lease_until = NULL

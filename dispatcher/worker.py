@@ -95,7 +95,7 @@ def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int 
                  metrics_address: tuple[str, int] | None = None) -> Worker:
     """metrics_address: (host, port) to serve GET /metrics on, None for none."""
     tuning = tuning or Tuning.from_env()
-    timeout = max(30, int(tuning.lease_seconds * 2))
+    timeout = max(90, int(tuning.lease_seconds * 2))  # a slow chunk (rate limits, retries) is not cut off
 
     async def startup(ctx: dict[str, Any]) -> None:
         if "rt" in ctx:

@@ -90,7 +90,7 @@ async def test_dispatcher_finishes_its_running_chunk_then_exits_0(api, pool, mak
     assert status == 200
     ids = await push_signups(api, 50)
     worker_env = {**env, "PUSH_GATEWAY_URL": gateway.url, "DISPATCH_CHUNK_SIZE": "10",
-                  "DISPATCH_SEND_CONCURRENCY": "1", "DISPATCH_OPEN_SLICE": "2",
+                  "DISPATCH_SEND_CONCURRENCY": "1",
                   "DISPATCH_SWEEP_SECONDS": "0.5", "DISPATCH_STALE_SECONDS": "1", "DISPATCH_LEASE_SECONDS": "3"}
     log = tmp_path / "dispatchers.log"
     first = await start_dispatcher(worker_env, log)
