@@ -7,7 +7,7 @@ import asyncpg
 from aiohttp import web
 
 from api_service.context import Shop
-from api_service.errors import Unauthorized
+from shared_models.errors import Unauthorized
 from shared_models.keys import key_matches, key_prefix
 
 KEY_LOOKUP = """

@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, fields
 
 from api_service.context import Call
-from api_service.errors import NotFound
+from shared_models.errors import NotFound
 from api_service.registry import Action
 from shared_models.jsonutil import isoformat
 

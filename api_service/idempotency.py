@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from api_service.errors import Conflict, Unprocessable
+from shared_models.errors import Conflict, Unprocessable
 
 CLAIM = """
 INSERT INTO idempotency_keys (shop_id, key, request_hash) VALUES ($1, $2, $3)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from api_service.context import CONNECTIONS
-from api_service.errors import TooManyRequests
+from shared_models.errors import TooManyRequests
 from api_service.ratelimit import Decision, RateLimiter
 from api_service.v1.limits import Bucket, _number
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from api_service.auth import key_from_request
-from api_service.errors import ApiError, BadRequest, Unauthorized
+from shared_models.errors import ApiError, BadRequest, Unauthorized
 from api_service.observability.metrics import route_template
 from api_service.observability.request_ids import HEADER as REQUEST_ID_HEADER, REQUEST_ID
 from api_service.public.pages import error_page, wants_html

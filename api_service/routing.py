@@ -13,7 +13,7 @@ from marshmallow import Schema, ValidationError
 from api_service import idempotency
 from api_service.auth import Principal, authenticate, key_from_request
 from api_service.context import CONNECTIONS, Call, Reply
-from api_service.errors import (
+from shared_models.errors import (
     BadRequest,
     Forbidden,
     NotFound,

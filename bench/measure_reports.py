@@ -8,10 +8,11 @@ from typing import Any
 import aiohttp
 import asyncpg
 
-from api_service.reports import demand, respond
+from api_service.reports import respond
+from shared_models.reports import demand
 from api_service.reports.manifest import REPORTS
 from api_service.reports.schemas import DemandQuery
-from api_service.reports.window import resolve
+from shared_models.reports.window import resolve
 from bench.stats import median, ms
 
 BASE = "/api/v2/external/back_in_stock/reports"

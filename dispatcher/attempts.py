@@ -16,9 +16,10 @@ from typing import Any
 
 import asyncpg
 
-from dispatcher import plan
+from shared_models import allowance as plan
 from dispatcher.runtime import Runtime
 from shared_models.plans import PLANS
+from shared_models.naming import display_name
 from shared_models.queue import MERCHANT_ALERT
 
 SHOP = """
@@ -157,8 +158,7 @@ def send_key(job_id: uuid.UUID, signup_id: uuid.UUID) -> str:
 
 
 def variant_label(row: Any) -> str | None:
-    parts = [p for p in (row["product_title"], row["variant_title"]) if p]
-    return " - ".join(parts) or None
+    return display_name(row["product_title"], row["variant_title"])
 
 
 def attempt_columns(chunk: Chunk, attempts: list[Attempt], reason: str | None) -> list[tuple]:

@@ -11,7 +11,7 @@ from typing import Any
 from dispatcher import targets as sql
 from dispatcher.delivery import LOAD_SIGNUPS, SHOP, Chunk, record_blocked
 from dispatcher.inventory import available, published
-from dispatcher.plan import current_month
+from shared_models.allowance import current_month
 from dispatcher.runtime import Runtime
 from shared_models.settings import applicable, load_effective
 

@@ -12,7 +12,8 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from dispatcher import plan, rules
+from dispatcher import rules
+from shared_models import allowance as plan
 from dispatcher import targets as sql
 from dispatcher.attempts import (  # noqa: F401  (re-exported)
     DROP_UNSENT,

@@ -20,12 +20,12 @@ from markupsafe import escape
 from dispatcher.channels.base import Message
 from shared_models import tokens
 from shared_models.settings import DEFAULTS
+from shared_models.naming import SHOPIFY_DEFAULT_VARIANT, product_name
 from shared_models.templates import RenderError, render_line
 
 
 CHANNELS = ("email", "sms", "push")
 DEFAULT_SUBJECT: str = DEFAULTS["channels"]["email"]["subject"]
-SHOPIFY_DEFAULT_VARIANT = "Default Title"  # Shopify's title for a product's only variant
 SMS_OPT_OUT = "Reply STOP to opt out"
 SMS_PRODUCT_CHARS = 60  # keeps an SMS to a couple of segments
 SMS_SHOP_CHARS = 30
@@ -96,18 +96,6 @@ is back in stock:
 
 If you didn't ask for this, ignore this email: you won't hear from us about it.
 """)
-
-
-def product_name(product_title: str | None, variant_title: str | None) -> str:
-    """"Linen shirt - M / Blue", or just the title for a single-variant product;
-    "" without a trusted title (the callers then use the neutral wording)."""
-    title = (product_title or "").strip()
-    if not title:
-        return ""
-    variant = (variant_title or "").strip()
-    if not variant or variant == SHOPIFY_DEFAULT_VARIANT or variant == title:
-        return title
-    return f"{title} - {variant}"
 
 
 def _shown_variant(variant_title: str | None) -> str:

@@ -15,7 +15,7 @@ import asyncpg
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from api_service.observability.exposition import exposition
+from shared_models.exposition import exposition
 from shared_models.queue import Queue
 
 log = logging.getLogger("backinstock.dispatcher")

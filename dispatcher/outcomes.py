@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from dispatcher import plan
+from shared_models import allowance as plan
 from dispatcher.attempts import Attempt, Chunk, unlimited
 from dispatcher.runtime import Runtime
 

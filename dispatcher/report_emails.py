@@ -14,9 +14,10 @@ import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from api_service.context import Shop
-from api_service.reports import demand, respond, summary
-from api_service.reports.window import Window
+from shared_models.context import Shop
+from shared_models.reports import demand, summary
+from shared_models.reports.reading import json_rows, reading
+from shared_models.reports.window import Window
 from dispatcher.channels.base import ProviderError
 from dispatcher.messages import render_merchant_email
 from dispatcher.runtime import Runtime
@@ -90,9 +91,9 @@ async def send_shop_report(rt: Runtime, row: Any, now: dt.datetime) -> bool:
     window = Window(first, last, shop.timezone)
     query: dict[str, Any] = {"granularity": "day", "sort": "total", "page": 1, "per_page": TOP_PRODUCTS}
     sql, args = demand.rows(shop.shop_id, query, window, paged=True)
-    async with respond.reading(pool, shop.shop_id) as conn:
+    async with reading(pool, shop.shop_id) as conn:
         totals = await summary.totals(conn, shop, query, window)
-        top = await respond.json_rows(conn, sql, args)
+        top = await json_rows(conn, sql, args)
     subject, text = compose(shop, frequency, window, totals, top)
     # Composed first, so that only a failed send (not a failed query) loses the period.
     if await pool.fetchval(MARK, shop.shop_id, kind, key) is None:

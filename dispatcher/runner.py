@@ -10,6 +10,7 @@ from dispatcher import targets as sql
 from dispatcher.batches import check_batch, drop_unavailable_reminders
 from dispatcher.delivery import run_chunk
 from dispatcher.runtime import Runtime
+from shared_models import jobs
 from shared_models.chains import start_chains as chains_start
 from shared_models.queue import RUN_JOB
 
@@ -30,8 +31,8 @@ async def run_job(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID) -> str:
         return "idle"
     if job["shop_uninstalled"]:
         # app/uninstalled stops sends: also those of jobs created since (a notify through the API).
-        await pool.execute(sql.CANCEL, shop_id, job_id)
-        await pool.execute(sql.SET_CANCELLED_COUNTS, shop_id, job_id)
+        await pool.execute(jobs.CANCEL, shop_id, job_id)
+        await pool.execute(jobs.SET_CANCELLED_COUNTS, shop_id, job_id)
         return "cancelled"
     if job["deferred"]:
         return "deferred"  # its next batch is due later; a deferred chain or the sweep runs it

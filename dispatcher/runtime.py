@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from api_service.context import Connections
+from shared_models.context import Connections
 from dispatcher.channels.base import Provider
 from dispatcher.metrics import DispatcherMetrics
 from shared_models.chains import env_int_at_least

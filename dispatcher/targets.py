@@ -1,6 +1,8 @@
 """SQL of a running send job: leases on targets, batches, completion."""
 from __future__ import annotations
 
+from shared_models.jobs import COUNTS
+
 JOB = """
 SELECT job_id, shop_id, kind, trigger, status, allow_resend, variant_id, payload, current_batch,
        batch_checked, total_batches, next_run_at, next_run_at > now() AS deferred, request_id,
@@ -53,12 +55,6 @@ WHERE shop_id = $1 AND job_id = $2 AND status = 'running' AND current_batch = $3
                   WHERE shop_id = $1 AND job_id = $2 AND batch = $3 AND state = 'queued')
 RETURNING batch_interval_minutes
 """
-COUNTS = """
-SELECT count(*) FILTER (WHERE status = 'sent') AS sent,
-       count(*) FILTER (WHERE status = 'failed') AS failed,
-       count(*) FILTER (WHERE status = 'blocked') AS blocked
-FROM notifications WHERE shop_id = $1 AND job_id = $2
-"""
 FINISH = f"""
 WITH c AS ({COUNTS})
 UPDATE jobs SET status = 'done', finished_at = now(), sent = c.sent, failed = c.failed, blocked = c.blocked
@@ -77,19 +73,5 @@ RETURNING current_batch
 BATCH_TARGETS = """
 SELECT signup_id FROM job_targets
 WHERE shop_id = $1 AND job_id = $2 AND batch = $3 AND state = 'queued'
-"""
-CANCEL = """
-WITH j AS (
-    UPDATE jobs SET status = 'cancelled', finished_at = now()
-    WHERE shop_id = $1 AND job_id = $2 AND status IN ('queued', 'running')
-    RETURNING job_id
-)
-UPDATE job_targets t SET state = 'cancelled', lease_until = NULL
-FROM j WHERE t.shop_id = $1 AND t.job_id = j.job_id AND t.state = 'queued'
-"""
-SET_CANCELLED_COUNTS = f"""
-WITH c AS ({COUNTS})
-UPDATE jobs SET sent = c.sent, failed = c.failed, blocked = c.blocked FROM c
-WHERE shop_id = $1 AND job_id = $2
 """
 STATUS = "SELECT status FROM jobs WHERE shop_id = $1 AND job_id = $2"

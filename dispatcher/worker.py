@@ -13,8 +13,8 @@ from arq import cron, func
 from arq.worker import Worker
 from redis.asyncio import Redis
 
-from api_service.context import Connections
-from api_service.observability.log_context import bound
+from shared_models.context import Connections
+from shared_models.log_context import bound
 from dispatcher.channels.factory import build_providers
 from dispatcher.merchant import merchant_alert
 from dispatcher.metrics import serve_metrics

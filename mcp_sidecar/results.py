@@ -8,7 +8,7 @@ from typing import Any
 
 import mcp.types as types
 
-from api_service.errors import Unprocessable  # the 422 wording's one owner (no app imports behind it)
+from shared_models.errors import Unprocessable  # the 422 wording's one owner, in the core
 
 from mcp_sidecar.client import ApiReply, error_messages
 

@@ -25,6 +25,28 @@ WINDOW w AS (ORDER BY {order})
 ON CONFLICT DO NOTHING
 RETURNING signup_id
 """
+# A job's counts while it runs, read from its notification rows; cancelling
+# it (the API's jobs_cancel, the dispatcher for an uninstalled shop).
+COUNTS = """
+SELECT count(*) FILTER (WHERE status = 'sent') AS sent,
+       count(*) FILTER (WHERE status = 'failed') AS failed,
+       count(*) FILTER (WHERE status = 'blocked') AS blocked
+FROM notifications WHERE shop_id = $1 AND job_id = $2
+"""
+CANCEL = """
+WITH j AS (
+    UPDATE jobs SET status = 'cancelled', finished_at = now()
+    WHERE shop_id = $1 AND job_id = $2 AND status IN ('queued', 'running')
+    RETURNING job_id
+)
+UPDATE job_targets t SET state = 'cancelled', lease_until = NULL
+FROM j WHERE t.shop_id = $1 AND t.job_id = j.job_id AND t.state = 'queued'
+"""
+SET_CANCELLED_COUNTS = f"""
+WITH c AS ({COUNTS})
+UPDATE jobs SET sent = c.sent, failed = c.failed, blocked = c.blocked FROM c
+WHERE shop_id = $1 AND job_id = $2
+"""
 TARGETS_BY_IDS = "signup_id = ANY($4::uuid[])"
 TARGETS_WAITING_ON_VARIANT = "variant_id = $4 AND last_notified_at IS NULL AND unsubscribed_at IS NULL"
 SET_BATCHES = """

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from api_service.admin import shops as admin
 from api_service.app import create_app
 from api_service.context import Call, Reply
-from api_service.errors import ApiError
+from shared_models.errors import ApiError
 from api_service.registry import Action, all_actions
 
 BASE = "/api/v2/external"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from dispatcher.merchant import merchant_alert
-from dispatcher.plan import current_month
+from shared_models.allowance import current_month
 from dispatcher.runtime import Tuning
 from dispatcher.worker import build_runtime, close_runtime
 from shared_models import tokens

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from api_service import listing
+from shared_models import listing
 from api_service.notifications import queries
 
 SEED = """

@@ -17,7 +17,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from api_service.app import create_app
-from api_service.observability.log_context import bound
+from shared_models.log_context import bound
 from api_service.observability.logs import configure_logging, make_handler, redact
 from api_service.observability.metrics import API_METRICS
 from dispatcher.metrics import DispatcherMetrics, serve_metrics

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from api_service import listing
+from shared_models import listing
 from api_service.signups import queries
 from tests.conftest import Api
 from tests.factories import create, set_columns

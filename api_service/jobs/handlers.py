@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from api_service.context import Call
-from api_service.errors import Conflict, NotFound
+from shared_models.errors import Conflict, NotFound
 from api_service.jobs import queries
 from api_service.jobs.schemas import job_out
 

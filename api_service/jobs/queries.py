@@ -1,6 +1,6 @@
 """SQL of the jobs actions. Counts of an unfinished job are read live from
 its notification rows; a finished job keeps them in its own row."""
-from dispatcher.targets import CANCEL, COUNTS, SET_CANCELLED_COUNTS
+from shared_models.jobs import CANCEL, COUNTS, SET_CANCELLED_COUNTS
 
 READ = """
 SELECT job_id, kind, status, sent, failed, blocked, created_at, finished_at

@@ -5,7 +5,7 @@ from aiohttp import web
 
 from api_service.auth import Principal
 from api_service.context import CONNECTIONS
-from api_service.errors import Unprocessable
+from shared_models.errors import Unprocessable
 from api_service.meta import llms
 from api_service.registry import BASE_PATH, Action
 from api_service.routing import authorize, json_response

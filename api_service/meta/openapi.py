@@ -9,7 +9,7 @@ from string import Template
 from typing import Any
 
 from api_service.registry import BASE_PATH, Action
-from dispatcher.webhooks.process import TOPICS
+from api_service.webhooks.shapes import KNOWN as TOPICS
 
 PRODUCT = "backinstock"
 TITLE = f"{PRODUCT} API"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_service import listing
+from shared_models import listing
 from api_service.context import Call
-from api_service.errors import NotFound
+from shared_models.errors import NotFound
 from api_service.notifications import queries
 from api_service.notifications.schemas import notification_out
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import asyncpg
 
-from api_service import listing
+from shared_models import listing
 
 COLUMNS = """notification_id, signup_id, customer_id, job_id, channel, contact, status,
     blocked_reason, error, trigger, batch, attempt, variant_id, product_id, variant_title,

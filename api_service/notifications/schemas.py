@@ -5,7 +5,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from api_service.listing import PageQuery
+from shared_models.listing import PageQuery
 from shared_models.jsonutil import isoformat
 
 CHANNELS = ("email", "sms", "push")

@@ -10,7 +10,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any, Mapping, TextIO
 
-from api_service.observability.log_context import current_fields
+from shared_models.log_context import current_fields
 
 FORMATS = ("json", "text")
 HANDLER_NAME = "backinstock"

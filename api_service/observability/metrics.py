@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from api_service.observability.exposition import exposition
+from shared_models.exposition import exposition
 from api_service.registry import BASE_PATH
 from api_service.routing import ACTION_NAME
 

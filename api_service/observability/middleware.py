@@ -10,7 +10,7 @@ from typing import Any, Iterator, Mapping
 
 from aiohttp import web
 
-from api_service.observability.log_context import bound
+from shared_models.log_context import bound
 from api_service.observability.metrics import API_METRICS, META_PATHS, action_label, route_template
 from api_service.observability.request_ids import REQUEST_ID, request_id_for
 from api_service.routing import ACTION_NAME

@@ -16,14 +16,14 @@ import asyncpg
 from aiohttp import web
 
 from api_service.context import CONNECTIONS
-from api_service.errors import ApiError, NotFound
+from shared_models.errors import ApiError, NotFound
 from api_service.public import queries
 from api_service.public.pages import error_page, html_response, wants_html
 from api_service.public.redirects import click_target
 from api_service.routing import limit
 from api_service.signups import hooks
-from dispatcher.messages import product_name
 from shared_models import tokens
+from shared_models.naming import product_name
 
 NOT_FOUND_MESSAGE = "Not found: this link is invalid or no longer exists"
 _TRUE = ("1", "true", "yes")

@@ -6,11 +6,13 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from api_service import listing
+from shared_models import listing
 from api_service.context import Call
-from api_service.reports import conversions, demand, respond, series, summary
+from api_service.reports import respond
+from shared_models.reports import conversions, demand, series, summary
+from shared_models.reports.reading import json_rows, reading
 from api_service.reports.manifest import REPORTS, manifest
-from api_service.reports.window import Window, resolve
+from shared_models.reports.window import Window, resolve
 
 Handler = Callable[[Call], Awaitable[Any]]
 
@@ -31,14 +33,14 @@ def _meta(call: Call, window: Window, rows: int) -> dict[str, Any]:
 async def _series(call: Call, name: str, sql: str, args: list[Any], window: Window) -> Any:
     if respond.wants_csv(call):
         return await respond.stream_csv(call, sql, args, list(REPORTS[name].columns), window.filename(name))
-    async with respond.reading(call.pool, call.shop.shop_id) as conn:
-        rows = await respond.json_rows(conn, sql, args)
+    async with reading(call.pool, call.shop.shop_id) as conn:
+        rows = await json_rows(conn, sql, args)
     return {name: rows, "meta": _meta(call, window, len(rows))}
 
 
 async def summary_report(call: Call) -> dict[str, Any] | web.StreamResponse:
     window = _window(call, "summary")
-    async with respond.reading(call.pool, call.shop.shop_id) as conn:
+    async with reading(call.pool, call.shop.shop_id) as conn:
         totals = await summary.totals(conn, call.shop, call.query, window)
     if respond.wants_csv(call):
         return await respond.single_row_csv(call, summary.flat(totals), REPORTS["summary"].column_names,
@@ -72,8 +74,8 @@ async def products_in_demand(call: Call) -> Any:
         return await respond.stream_csv(call, sql, args, list(REPORTS[name].columns), window.filename(name))
     sql, args = demand.rows(call.shop.shop_id, q, window, paged=True)
     count_sql, count_args = demand.count(call.shop.shop_id, q, window)
-    async with respond.reading(call.pool, call.shop.shop_id) as conn:
-        rows = await respond.json_rows(conn, sql, args)
+    async with reading(call.pool, call.shop.shop_id) as conn:
+        rows = await json_rows(conn, sql, args)
         total = await conn.fetchval(count_sql, *count_args)
     return {name: rows, "meta": {**listing.meta(q["page"], q["per_page"], total, True),
                                  **window.as_json(), "sort": q["sort"]}}

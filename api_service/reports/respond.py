@@ -5,12 +5,10 @@ whatever the size. Cells a spreadsheet would run as formulas are neutralised
 in SQL (report_csv_cell) before COPY sees them."""
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import logging
-import uuid
-from typing import Any, AsyncIterator
+from typing import Any
 
 import asyncpg
 from aiohttp import web
@@ -21,8 +19,6 @@ from shared_models import rollups
 
 log = logging.getLogger("backinstock.reports")
 
-# Rollup reads are small: JIT compilation would cost more than it saves.
-READ_SETTINGS = "SET LOCAL jit = off"
 EXPORT_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '32MB'"  # big exports sort in memory
 COPY_TIMEOUT = 3600.0  # seconds for one export; the pool's 30 s command timeout would cut big ones
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -135,18 +131,3 @@ async def single_row_csv(call: Call, row: dict[str, Any], columns: list[str], fi
     await response.write(_bom(call) + buffer.getvalue().encode())
     await response.write_eof()
     return response
-
-
-@contextlib.asynccontextmanager
-async def reading(pool: asyncpg.Pool, shop_id: uuid.UUID) -> AsyncIterator[asyncpg.Connection]:
-    """The shop's rollups folded, then one read-only snapshot for a report's
-    queries (the summary's parts agree)."""
-    async with pool.acquire() as conn:
-        await rollups.fold(conn, shop_id)
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            await conn.execute(READ_SETTINGS)
-            yield conn
-
-
-async def json_rows(conn: asyncpg.Connection, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(sql, *args)]

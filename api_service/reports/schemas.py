@@ -7,7 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from api_service.booleans import QueryBoolean
-from api_service.listing import DateOrTimestamp
+from shared_models.listing import DateOrTimestamp
 from api_service.reports.manifest import DEMAND_FILTERS, FILTERS
 
 CHANNELS = ("email", "sms", "push")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from api_service.context import Call
-from api_service.errors import Unprocessable
+from shared_models.errors import Unprocessable
 from api_service.registry import Handler
 from api_service.settings import queries
 from shared_models.settings import deep_merge, effective, plan_errors

@@ -8,7 +8,7 @@ from typing import Any
 import asyncpg
 
 from api_service.context import Shop
-from api_service.errors import NotFound, Unprocessable
+from shared_models.errors import NotFound, Unprocessable
 from api_service.signups import queries
 
 RETRIES = 3

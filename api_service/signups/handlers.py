@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from api_service import listing
+from shared_models import listing
 from api_service.context import Call, Reply
 from api_service.signups import hooks, service
 from api_service.signups.output import signup_out

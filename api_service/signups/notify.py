@@ -9,8 +9,8 @@ import uuid
 from typing import Any
 
 from api_service.context import Call, Reply
-from api_service.errors import Conflict, NotFound, Unprocessable
-from api_service.observability.log_context import current_request_id
+from shared_models.errors import Conflict, NotFound, Unprocessable
+from shared_models.log_context import current_request_id
 from api_service.signups import queries
 from shared_models import jobs
 from shared_models.chains import start_chains

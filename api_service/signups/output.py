@@ -4,19 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared_models.jsonutil import isoformat
-
-# Shopify's name for the only variant of a product without options.
-DEFAULT_VARIANT_TITLE = "Default Title"
-
-
-def variant_title(product_title: str | None, variant_title: str | None) -> str | None:
-    """"Product - Variant", just the product when there is no real variant title, else None."""
-    if not product_title:
-        return None
-    if variant_title and variant_title != DEFAULT_VARIANT_TITLE:
-        return f"{product_title} - {variant_title}"
-    return product_title
-
+from shared_models.naming import display_name
 
 def signup_out(row: Any) -> dict[str, Any]:
     return {
@@ -29,7 +17,7 @@ def signup_out(row: Any) -> dict[str, Any]:
         "variant": {
             "shopify_variant_id": row["variant_id"],
             "shopify_product_id": row["product_id"],
-            "title": variant_title(row["product_title"], row["variant_title"]),
+            "title": display_name(row["product_title"], row["variant_title"]),
         },
         "customer": {"id": str(row["customer_id"]), "email": row["customer_email"],
                      "name": row["customer_name"]},

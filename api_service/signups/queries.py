@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_service import listing
+from shared_models import listing
 
 # One row per signup with its customer and catalog variant (no N+1). The v1
 # shape needs the extra columns (phone, inventory item, blocked_at).

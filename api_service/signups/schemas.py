@@ -8,8 +8,9 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, missing, post_load, validate, validates_schema
 
 from api_service.booleans import StrictBoolean
-from api_service.listing import PageQuery
-from api_service.signups.validators import PHONE_SEPARATORS, CountryCode, Phone, check_http_url, check_locale
+from shared_models.listing import PageQuery
+from api_service.signups.validators import CountryCode, Phone, check_http_url, check_locale
+from shared_models.contacts import PHONE_SEPARATORS
 
 CHANNELS = ("email", "sms", "push")
 STATUSES = ("pending", "notified", "blocked", "unsubscribed")

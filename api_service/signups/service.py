@@ -8,9 +8,9 @@ from typing import Any
 
 import asyncpg
 
-from api_service import listing
+from shared_models import listing
 from api_service.context import Shop
-from api_service.errors import NotFound, Unprocessable
+from shared_models.errors import NotFound, Unprocessable
 from api_service.signups import queries
 from api_service.signups.bulk import BulkDeleteResult, TransferResult, bulk_delete, transfer
 from api_service.signups.schemas import CONTACT_FIELD

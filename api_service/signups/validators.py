@@ -9,30 +9,14 @@ from urllib.parse import urlsplit
 import phonenumbers
 from marshmallow import ValidationError, fields
 
+from shared_models.contacts import normalize_phone
+
 # ISO 3166-1 alpha-2: every region libphonenumber knows (which includes the
 # codes Shopify uses, XK among them) plus the territories without a phone plan.
 COUNTRY_CODES = frozenset(phonenumbers.SUPPORTED_REGIONS) | {"AQ", "BV", "GS", "HM", "PN", "TF", "UM"}
 
 # BCP 47-ish: "en", "pt-BR", "zh_Hant_TW"; Shopify locales fit this.
 LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8}){0,3}$")
-
-# Separators people type inside a number; the phone list filter ignores them too.
-PHONE_SEPARATORS = re.compile(r"[\s().-]")
-
-
-def normalize_phone(value: str) -> str | None:
-    """E.164 (`+14155550123`) if `value` is a valid international number, else None."""
-    compact = PHONE_SEPARATORS.sub("", value)
-    if not compact.startswith("+") or not compact[1:].isdigit():
-        return None
-    try:
-        parsed = phonenumbers.parse(compact, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
 
 class Phone(fields.String):
     """A valid international number, loaded as E.164. Separators are accepted."""

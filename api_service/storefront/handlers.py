@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from api_service.context import CONNECTIONS
-from api_service.errors import Forbidden, NotFound
+from shared_models.errors import Forbidden, NotFound
 from api_service.routing import json_response
 from api_service.v1 import cors
 from api_service.v1.limits import STOREFRONT_LIMITERS

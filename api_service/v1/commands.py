@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from api_service.context import Call, Reply
-from api_service.errors import Unprocessable
+from shared_models.errors import Unprocessable
 from api_service.registry import Action
 from api_service.signups.bulk import SignupsNotified, listed_were
 from api_service.v1.errors import V1Error, v1_errors, v1_wording

@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from api_service.errors import ApiError, Unprocessable
+from shared_models.errors import ApiError, Unprocessable
 
 
 class V1Error(ApiError):

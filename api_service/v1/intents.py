@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 
-from api_service import listing
+from shared_models import listing
 from api_service.context import Call, Reply
 from api_service.registry import Action
 from api_service.signups import service

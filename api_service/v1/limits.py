@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from redis.asyncio import Redis
 
-from api_service.errors import TooManyRequests
+from shared_models.errors import TooManyRequests
 from api_service.ratelimit import RateLimiter
 from shared_models.config import MissingConfig
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from api_service import listing
+from shared_models import listing
 from api_service.context import Shop
 from api_service.signups import queries
 

@@ -14,7 +14,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from api_service.listing import PageQuery, day_start
+from shared_models.listing import PageQuery, day_start
 from api_service.booleans import QueryBoolean
 from api_service.reports.schemas import DemandQuery
 from api_service.signups.schemas import (

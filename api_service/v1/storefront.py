@@ -18,7 +18,7 @@ from aiohttp_apigami import docs, json_schema
 from aiohttp_apigami.constants import API_SPEC_ATTR
 
 from api_service.context import CONNECTIONS, Shop
-from api_service.errors import Forbidden, NotFound, Unprocessable
+from shared_models.errors import Forbidden, NotFound, Unprocessable
 from api_service.routing import json_response, load, read_json
 from api_service.signups import hooks, service
 from api_service.signups.schemas import CONTACT_FIELD

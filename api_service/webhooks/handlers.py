@@ -10,7 +10,7 @@ import asyncpg
 from aiohttp import web
 
 from api_service.context import CONNECTIONS
-from api_service.errors import BadRequest, Unauthorized
+from shared_models.errors import BadRequest, Unauthorized
 from api_service.intake_limits import INTAKE_LIMITERS
 from api_service.observability.metrics import API_METRICS
 from api_service.routing import json_response

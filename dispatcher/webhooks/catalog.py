@@ -9,6 +9,7 @@ import asyncpg
 from dispatcher.inventory import available, published
 from dispatcher.restocks import Started, on_published, on_quantity
 from shared_models.payload import INT32, as_int, as_text, as_time
+from shared_models.naming import catalog_variant_title
 from shared_models.settings import load_effective
 
 VARIANT = "SELECT * FROM variants WHERE shop_id = $1 AND variant_id = $2 FOR UPDATE"
@@ -34,8 +35,7 @@ WHERE shop_id = $1 AND product_id = $2 AND deleted_at IS NULL
 
 
 def variant_title(title: Any) -> str | None:
-    title = as_text(title)
-    return None if title == "Default Title" else title
+    return catalog_variant_title(as_text(title))
 
 
 async def product_upsert(conn: asyncpg.Connection, shop: Any, payload: dict, event: Any

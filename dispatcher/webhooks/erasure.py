@@ -24,7 +24,7 @@ from typing import Any
 
 import asyncpg
 
-from api_service.signups.validators import normalize_phone
+from shared_models.contacts import normalize_phone
 from shared_models.payload import as_int, as_text
 
 # One indexed lookup per key (UNION, not OR: each arm has its index).

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_service.listing import Where
-from api_service.reports.window import Window, rollup_where
+from shared_models.listing import Where
+from shared_models.reports.window import Window, rollup_where
 
 # The period's first day: date_trunc on the rollup's day (already in the shop's timezone).
 PERIOD = "to_char(date_trunc({g}, day::timestamp), 'YYYY-MM-DD')"

@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from api_service.listing import Where
-from api_service.reports.window import Window
+from shared_models.listing import Where
+from shared_models.reports.window import Window
+from shared_models.naming import DISPLAY_NAME_SQL
 
-TITLE = """CASE WHEN COALESCE(v.product_title, '') = '' THEN NULL
-     WHEN COALESCE(v.variant_title, '') NOT IN ('', 'Default Title') THEN v.product_title || ' - ' || v.variant_title
-     ELSE v.product_title END"""
+TITLE = DISPLAY_NAME_SQL
 TIMESTAMP = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 # sort name -> ORDER BY over d (ties: variant id, then product id)

@@ -8,9 +8,9 @@ from typing import Any
 
 import asyncpg
 
-from api_service.reports import conversions
-from api_service.reports.window import Window, rollup_where
-from dispatcher import plan as allowance
+from shared_models.reports import conversions
+from shared_models.reports.window import Window, rollup_where
+from shared_models import allowance
 from shared_models.jsonutil import isoformat
 from shared_models.plans import PLANS
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from api_service.errors import Unprocessable
-from api_service.listing import Where
+from shared_models.errors import Unprocessable
+from shared_models.listing import Where
 
 
 @dataclass(frozen=True)

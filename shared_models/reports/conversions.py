@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_service.listing import Where
-from api_service.reports.window import Window
+from shared_models.listing import Where
+from shared_models.reports.window import Window
 
 TITLE = """(SELECT v.product_title FROM variants v
   WHERE v.shop_id = c.shop_id AND v.product_id = c.shopify_product_id AND v.product_title IS NOT NULL
