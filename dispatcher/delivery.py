@@ -31,6 +31,7 @@ from dispatcher.runtime import Runtime
 from shared_models.plans import PLANS
 from shared_models.queue import MERCHANT_ALERT
 from shared_models.settings import applicable, load_effective
+from shared_models.suppression import OPT_OUT, SUPPRESSED
 
 log = logging.getLogger("backinstock.dispatcher")
 
@@ -38,10 +39,10 @@ SHOP = """
 SELECT shop_id, domain, name, plan, timezone, storefront_domains, uninstalled_at
 FROM shops WHERE shop_id = $1
 """
-LOAD_SIGNUPS = """
+LOAD_SIGNUPS = f"""
 SELECT s.signup_id, s.customer_id, s.channel, s.contact, s.variant_id, s.product_id,
        s.optin_required, s.optin_confirmed_at, s.last_notified_at, s.unsubscribed_at,
-       s.reminder_stage, s.purchased_at, v.product_title, v.variant_title, v.url
+       s.reminder_stage, s.purchased_at, v.product_title, v.variant_title, v.url, {SUPPRESSED} AS suppressed
 FROM signups s LEFT JOIN variants v ON v.shop_id = s.shop_id AND v.variant_id = s.variant_id
 WHERE s.shop_id = $1 AND s.signup_id = ANY($2::uuid[])
 """
@@ -110,10 +111,6 @@ WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])
 MARK_BLOCKED = """
 UPDATE signups SET last_blocked_at = now(), updated_at = now()
 WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])
-"""
-OPT_OUT = """
-UPDATE signups SET unsubscribed_at = now(), updated_at = now()
-WHERE shop_id = $1 AND channel = $2 AND contact = $3 AND unsubscribed_at IS NULL
 """
 
 
