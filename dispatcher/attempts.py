@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 
 from shared_models import allowance as plan
+from shared_models.suppression import SUPPRESSED
 from dispatcher.runtime import Runtime
 from shared_models.plans import PLANS
 from shared_models.naming import display_name
@@ -26,10 +27,10 @@ SHOP = """
 SELECT shop_id, domain, name, plan, timezone, storefront_domains, uninstalled_at
 FROM shops WHERE shop_id = $1
 """
-LOAD_SIGNUPS = """
+LOAD_SIGNUPS = f"""
 SELECT s.signup_id, s.customer_id, s.channel, s.contact, s.variant_id, s.product_id,
        s.optin_required, s.optin_confirmed_at, s.last_notified_at, s.unsubscribed_at,
-       s.reminder_stage, s.purchased_at, v.product_title, v.variant_title, v.url
+       s.reminder_stage, s.purchased_at, v.product_title, v.variant_title, v.url, {SUPPRESSED} AS suppressed
 FROM signups s LEFT JOIN variants v ON v.shop_id = s.shop_id AND v.variant_id = s.variant_id
 WHERE s.shop_id = $1 AND s.signup_id = ANY($2::uuid[])
 """

@@ -1,7 +1,11 @@
 """The opt-in confirmation: sent once at signup when compliance.optin_required.
 Not an alert: no notification row, not counted against the plan. It is still a
 message: none goes over a channel the shop's plan or settings turn off, nor by
-SMS to a country it does not allow (the signup then stays unconfirmed)."""
+SMS to a country it does not allow (the signup then stays unconfirmed).
+
+A suppressed contact (it opted out of everything; a storefront signup for it
+asks it again) gets at most one confirmation a week, by email or push only:
+never an SMS to a number that opted out (carrier rules)."""
 from __future__ import annotations
 
 import logging
@@ -11,6 +15,7 @@ from dispatcher import rules
 from dispatcher.channels.base import ProviderError
 from dispatcher.messages import confirm_url, render_confirmation
 from dispatcher.runtime import Runtime
+from shared_models import suppression
 from shared_models.settings import applicable, load_effective
 
 log = logging.getLogger("backinstock.dispatcher")
@@ -31,6 +36,11 @@ async def send_optin(rt: Runtime, shop_id: uuid.UUID, signup_id: uuid.UUID) -> b
     pool, config = rt.conns.pool, rt.conns.config
     row = await pool.fetchrow(CLAIM, shop_id, signup_id)
     if row is None:
+        return False
+    if await suppression.find(pool, shop_id, row["channel"], row["contact"]) is not None and (
+            row["channel"] == "sms" or not await suppression.claim_optin(pool, shop_id, row["channel"], row["contact"])):
+        log.info("opt-in confirmation for signup %s not sent: its %s contact is suppressed "
+                 "(no SMS; email and push at most weekly)", signup_id, row["channel"])
         return False
     settings = applicable(await load_effective(pool, shop_id), row["plan"])
     if rules.channel_disabled(row, settings) or rules.country_not_allowed(row, settings):

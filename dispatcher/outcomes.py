@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from shared_models import allowance as plan
+from shared_models.suppression import OPT_OUT
 from dispatcher.attempts import Attempt, Chunk, unlimited
 from dispatcher.runtime import Runtime
 
@@ -31,10 +32,6 @@ UPDATE signups SET last_notified_at = now(), first_notified_at = COALESCE(first_
     notifications_sent = notifications_sent + 1, reminder_stage = GREATEST(reminder_stage, $3),
     updated_at = now()
 WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])
-"""
-OPT_OUT = """
-UPDATE signups SET unsubscribed_at = now(), updated_at = now()
-WHERE shop_id = $1 AND channel = $2 AND contact = $3 AND unsubscribed_at IS NULL
 """
 
 

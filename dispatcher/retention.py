@@ -31,6 +31,7 @@ import asyncpg
 from redis.exceptions import RedisError
 
 from dispatcher.runtime import Runtime
+from shared_models import suppression
 from shared_models.aio import cancel_and_wait
 
 log = logging.getLogger("backinstock.retention")
@@ -98,11 +99,13 @@ WITH gone AS (
 )
 SELECT count(*) FROM gone
 """
-KINDS = ("signups", "customers", "notifications", "webhook_events", "orders", "data_requests")
+KINDS = ("signups", "customers", "notifications", "webhook_events", "orders", "data_requests", "unsubscribe_links")
 EXPORT_DAYS = 30
 # Few shops, few exports: the shops holding expired ones, then each shop's.
 EXPORT_SHOPS = "SELECT DISTINCT shop_id FROM data_requests WHERE created_at < $1"
 EXPORTS = "DELETE FROM data_requests WHERE shop_id = $1 AND created_at < $2"
+# Deleted signups' unsubscribe links (sql/025_suppression.sql) go with the window too.
+LINKS = "DELETE FROM unsubscribe_links WHERE shop_id = $1 AND active_at < $2"
 
 
 async def _paged(pool: asyncpg.Pool, sql: str, shop_id: uuid.UUID, cutoff: dt.datetime, batch: int) -> int:
@@ -133,6 +136,7 @@ async def enforce_shop(pool: asyncpg.Pool, shop_id: uuid.UUID, days: int, *,
         "notifications": await _until_none(pool, NOTIFICATIONS, shop_id, cutoff, batch),
         "webhook_events": await _until_none(pool, WEBHOOK_EVENTS, shop_id, cutoff, batch),
         "orders": await _until_none(pool, ORDERS, shop_id, cutoff, batch),
+        "unsubscribe_links": int((await pool.execute(LINKS, shop_id, cutoff)).split()[-1]),
     }
 
 
@@ -150,6 +154,8 @@ async def enforce_retention(pool: asyncpg.Pool, *, now: dt.datetime | None = Non
     for shop in await pool.fetch(EXPORT_SHOPS, export_cutoff):
         deleted = await pool.execute(EXPORTS, shop["shop_id"], export_cutoff)
         totals["data_requests"] += int(deleted.split()[-1])
+    # Past their 60 days, every shop's (one range scan of the active_at index).
+    totals["unsubscribe_links"] += int((await pool.execute(suppression.PRUNE_LINKS)).split()[-1])
     return totals
 
 

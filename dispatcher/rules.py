@@ -17,6 +17,11 @@ def unsubscribed(signup: Mapping[str, Any], settings: dict) -> bool:
     return signup["unsubscribed_at"] is not None
 
 
+def suppressed(signup: Mapping[str, Any], settings: dict) -> bool:
+    """The contact is on the shop's suppression list, whichever signup this is."""
+    return bool(signup.get("suppressed"))
+
+
 def channel_disabled(signup: Mapping[str, Any], settings: dict) -> bool:
     return not settings["channels"][signup["channel"]]["enabled"]
 
@@ -34,6 +39,7 @@ def country_not_allowed(signup: Mapping[str, Any], settings: dict) -> bool:
 # plan_limit last, when the allowance is taken.
 CHECKS = (
     ("unsubscribed", unsubscribed),
+    ("unsubscribed", suppressed),
     ("channel_disabled", channel_disabled),
     ("optin_unconfirmed", optin_unconfirmed),
     ("country_not_allowed", country_not_allowed),

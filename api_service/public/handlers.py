@@ -1,6 +1,9 @@
 """GET /t/{token}, GET|POST /u/{token}, GET|POST /optin/{token}.
 
-A forged token, or one for a row that no longer exists, is 404. A browser
+A forged token, or one for a row that no longer exists, is 404; except an
+unsubscribe link whose signup was deleted or merged away since: it still
+works for 60 days after the signup's last activity (unsubscribe_links,
+sql/025_suppression.sql), by suppressing the contact it went to. A browser
 (Accept: text/html) is shown that, and every other refusal, as a page in the
 shop's name when the token names a shop (`people` below); other clients get
 the JSON error envelope like everywhere else. GETs change nothing except the
@@ -22,7 +25,7 @@ from api_service.public.pages import error_page, html_response, wants_html
 from api_service.public.redirects import click_target
 from api_service.routing import limit
 from api_service.signups import hooks
-from shared_models import tokens
+from shared_models import suppression, tokens
 from shared_models.naming import product_name
 
 NOT_FOUND_MESSAGE = "Not found: this link is invalid or no longer exists"
@@ -73,12 +76,24 @@ def _pool(request: web.Request) -> asyncpg.Pool:
     return request.app[CONNECTIONS].pool
 
 
-async def _signup(request: web.Request, kind: str) -> tuple[uuid.UUID, asyncpg.Record]:
+async def _signup(request: web.Request, kind: str) -> tuple[uuid.UUID, Any]:
     shop_id, signup_id = await _ids(request, kind)
-    row = await _pool(request).fetchrow(queries.SIGNUP, shop_id, signup_id)
+    row: Any = await _pool(request).fetchrow(queries.SIGNUP, shop_id, signup_id)
+    if row is None and kind == "unsubscribe":
+        link = await _pool(request).fetchrow(suppression.LINK, shop_id, signup_id, suppression.LINK_DAYS)
+        if link is not None:  # the signup is gone: only its contact is left to unsubscribe
+            row = {**dict(link), "unsubscribed_at": None, "gone": True}
     if row is None:
         raise NotFound(NOT_FOUND_MESSAGE)
     return shop_id, row
+
+
+async def _one_click(request: web.Request) -> bool:
+    """RFC 8058: the mail client POSTs List-Unsubscribe=One-Click (form-encoded)."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return False
+    form = await request.post()
+    return form.get("List-Unsubscribe") == "One-Click"
 
 
 def _everything(request: web.Request) -> bool:
@@ -117,10 +132,21 @@ async def unsubscribe(request: web.Request) -> web.Response:
     """The page's buttons and RFC 8058 one-click (body List-Unsubscribe=One-Click)
     alike: the signed token is the authorisation, so the body is not required."""
     shop_id, row = await _signup(request, "unsubscribe")
-    if _everything(request):
-        await _pool(request).execute(queries.UNSUBSCRIBE_CUSTOMER, shop_id, row["customer_id"])
+    pool = _pool(request)
+    everything, one_click = _everything(request), await _one_click(request)
+    if everything and row["customer_id"] is not None:
+        await pool.execute(suppression.UNSUBSCRIBE_CUSTOMER, shop_id, row["customer_id"], row["channel"],
+                           row["contact"], "unsubscribe_all")
+    elif everything or one_click or row.get("gone"):
+        # One-click is the mail client's "stop this sender": the contact, not
+        # just this alert. A deleted signup has nothing left but its contact.
+        source = "unsubscribe_all" if everything else "one_click" if one_click else "unsubscribe_link"
+        async with pool.acquire() as conn, conn.transaction():
+            if not row.get("gone"):
+                await conn.execute(queries.UNSUBSCRIBE_SIGNUP, shop_id, row["signup_id"])
+            await conn.execute(suppression.ADD, shop_id, row["channel"], row["contact"], source)
     else:
-        await _pool(request).execute(queries.UNSUBSCRIBE_SIGNUP, shop_id, row["signup_id"])
+        await pool.execute(queries.UNSUBSCRIBE_SIGNUP, shop_id, row["signup_id"])
     return html_response("unsubscribed.html", **_page_context(request, row))
 
 
@@ -136,7 +162,10 @@ async def optin_confirm(request: web.Request) -> web.Response:
     shop_id, row = await _signup(request, "optin")
     unsubscribed = row["unsubscribed_at"] is not None
     if not unsubscribed:
-        variant_id = await _pool(request).fetchval(queries.CONFIRM_OPTIN, shop_id, row["signup_id"])
+        async with _pool(request).acquire() as conn, conn.transaction():
+            variant_id = await conn.fetchval(queries.CONFIRM_OPTIN, shop_id, row["signup_id"])
+            if variant_id is not None:  # the contact's own confirmation: the only thing that lifts a suppression
+                await conn.execute(suppression.LIFT, shop_id, row["channel"], row["contact"])
         if variant_id is not None:  # now waiting: it counts towards high demand
             await hooks.check_variant_demand(request.app[CONNECTIONS], shop_id, variant_id)
     return html_response("optin_confirm.html", confirmed=not unsubscribed, unsubscribed=unsubscribed,

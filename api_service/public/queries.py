@@ -17,7 +17,7 @@ WHERE n.shop_id = $1 AND n.notification_id = $2
 """
 
 SIGNUP = """
-SELECT sg.signup_id, sg.customer_id, sg.channel, sg.unsubscribed_at,
+SELECT sg.signup_id, sg.customer_id, sg.channel, sg.contact, sg.unsubscribed_at,
        sg.optin_required, sg.optin_confirmed_at,
        s.name AS shop_name, v.product_title, v.variant_title
 FROM signups sg
@@ -32,10 +32,6 @@ UPDATE signups SET unsubscribed_at = now(), updated_at = now()
 WHERE shop_id = $1 AND signup_id = $2 AND unsubscribed_at IS NULL
 """
 
-UNSUBSCRIBE_CUSTOMER = """
-UPDATE signups SET unsubscribed_at = now(), updated_at = now()
-WHERE shop_id = $1 AND customer_id = $2 AND unsubscribed_at IS NULL
-"""
 
 # An unsubscribed signup is not brought back by a late confirmation.
 CONFIRM_OPTIN = """

@@ -126,11 +126,18 @@ ORDER BY s.signup_id FOR UPDATE OF s
 # An open source meeting an open signup of the same customer and channel on
 # the target variant (what signups_open forbids twice) is merged into it: the
 # target keeps the earlier created_at (queue position), gets the source's
-# notifications and counts; the source is deleted.
+# notifications and counts; the source is deleted. An opt-in confirmation
+# stays with its contact (issue 13 §1): carried only between signups to the
+# same contact, or the target takes the confirmed source's contact along.
 MERGE_OPEN = f"""
 WITH pairs AS (
     SELECT s.signup_id AS source_id, t.signup_id AS target_id, s.created_at, s.notifications_sent,
-           s.last_blocked_at, s.optin_confirmed_at
+           s.last_blocked_at, s.optin_confirmed_at, s.contact,
+           contact_key(s.channel, s.contact) = contact_key(t.channel, t.contact) AS same_contact,
+           -- another contact's confirmation never moves alone: where only the
+           -- source's contact confirmed, the target takes that contact with it
+           (contact_key(s.channel, s.contact) <> contact_key(t.channel, t.contact)
+            AND t.optin_required AND t.optin_confirmed_at IS NULL AND s.optin_confirmed_at IS NOT NULL) AS take_source
     FROM signups s
     JOIN signups t ON t.shop_id = s.shop_id AND t.customer_id = s.customer_id AND t.channel = s.channel
         AND t.variant_id = $3 AND t.last_notified_at IS NULL AND t.unsubscribed_at IS NULL
@@ -139,7 +146,9 @@ WITH pairs AS (
     UPDATE signups t SET created_at = LEAST(t.created_at, p.created_at),
         notifications_sent = t.notifications_sent + p.notifications_sent,
         last_blocked_at = GREATEST(t.last_blocked_at, p.last_blocked_at),
-        optin_confirmed_at = COALESCE(t.optin_confirmed_at, p.optin_confirmed_at),
+        optin_confirmed_at = CASE WHEN p.same_contact THEN COALESCE(t.optin_confirmed_at, p.optin_confirmed_at)
+                                  WHEN p.take_source THEN p.optin_confirmed_at ELSE t.optin_confirmed_at END,
+        contact = CASE WHEN p.take_source THEN p.contact ELSE t.contact END,
         updated_at = now()
     FROM pairs p WHERE t.shop_id = $1 AND t.signup_id = p.target_id
 ), repointed AS (

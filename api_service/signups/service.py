@@ -3,6 +3,7 @@ and validated data, so that the v2 handlers, the v1 shims, the storefront
 endpoint and the dispatcher all share them. Errors are ApiErrors."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from api_service.signups import queries
 from api_service.signups.bulk import BulkDeleteResult, TransferResult, bulk_delete, transfer
 from api_service.signups.schemas import CONTACT_FIELD
 from api_service.signups.validators import url_on_domains
+from shared_models import suppression
 
 __all__ = ["create_signup", "get_signup", "list_signups", "delete_signup", "bulk_delete", "transfer",
            "BulkDeleteResult", "TransferResult", "NOT_FOUND"]
@@ -42,11 +44,23 @@ async def create_signup(pool: asyncpg.Pool, shop: Shop, data: dict[str, Any], *,
 
     Catalog text (titles, sku, vendor, url) is stored only from a trusted
     caller: messages read it, and anyone can call the storefront endpoint.
-    Its product text is checked, then dropped; Shopify fills it in later."""
+    Its product text is checked, then dropped; Shopify fills it in later.
+
+    A suppressed contact (sql/025_suppression.sql): the merchant's create is a
+    422 naming the contact field; the storefront's answers as any other, and
+    its signup needs the contact's opt-in, which alone lifts the suppression."""
     check_product_url(shop, data)
     customer, channel = data["customer"], data["channel"]
     product = {} if storefront else data.get("product") or {}
     optin_required = bool((await shop.effective_settings(pool))["compliance"]["optin_required"])
+    suppressed = await suppression.find(pool, shop.shop_id, channel, customer[CONTACT_FIELD[channel]])
+    if suppressed is not None:
+        if not storefront:
+            raise Unprocessable.from_fields({f"customer.{CONTACT_FIELD[channel]}": [
+                "This contact unsubscribed from this shop's alerts on "
+                f"{suppressed['created_at'].astimezone(dt.timezone.utc).isoformat(timespec='seconds')}; "
+                "only the contact can sign up again (through the shop's storefront, confirming by the link sent)."]})
+        optin_required = True
     created = await pool.fetchrow(
         queries.CREATE, shop.shop_id, uuid.uuid4(), uuid.uuid4(), data["variant_id"], data.get("product_id"),
         data.get("inventory_item_id"), *[product.get(k) for k in queries.PRODUCT_FIELDS],

@@ -24,6 +24,7 @@ from typing import Any
 
 import asyncpg
 
+from shared_models import suppression
 from shared_models.contacts import normalize_phone
 from shared_models.payload import as_int, as_text
 
@@ -195,6 +196,7 @@ async def redact(conn: asyncpg.Connection, shop_id: uuid.UUID, payload: dict) ->
     await conn.execute(ERASE_NOTIFICATIONS, shop_id, found.notifications)
     await conn.execute(DROP_TARGETS, shop_id, found.signups)
     await conn.execute(DROP_SIGNUPS, shop_id, found.signups)
+    await conn.execute(suppression.FORGET_LINKS, shop_id, found.signups)  # their /u links may stop working
     await conn.execute(DROP_CUSTOMERS, shop_id, found.customers)
     await conn.execute(DROP_PHONES, shop_id, found.sharing_phone)
     await conn.execute(ERASE_ORDERS, shop_id, found.orders)

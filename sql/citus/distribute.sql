@@ -32,6 +32,8 @@ SELECT create_distributed_table('report_variant_demand_monthly', 'shop_id', colo
 SELECT create_distributed_table('report_signup_deltas', 'shop_id', colocate_with => 'customers');
 SELECT create_distributed_table('report_notification_deltas', 'shop_id', colocate_with => 'customers');
 SELECT create_distributed_table('data_requests', 'shop_id', colocate_with => 'customers');
+SELECT create_distributed_table('suppressions', 'shop_id', colocate_with => 'customers');
+SELECT create_distributed_table('unsubscribe_links', 'shop_id', colocate_with => 'customers');
 
 -- The create runs where its shop's rows are (one round trip to one node).
 SELECT create_distributed_function(
