@@ -1,4 +1,7 @@
-"""Applies sql/NNN_*.sql in order, each once, each in its own transaction."""
+"""Applies sql/NNN_*.sql in order, each once, each in its own transaction;
+then re-applies every function and trigger function in sql/functions/ (one
+per file, written out in full, CREATE OR REPLACE) in one transaction, so the
+code PostgreSQL runs is always the code in those files."""
 from __future__ import annotations
 
 import logging
@@ -25,6 +28,10 @@ def migration_files(sql_dir: Path = SQL_DIR) -> list[Path]:
     return sorted(p for p in sql_dir.glob("[0-9][0-9][0-9]_*.sql"))
 
 
+def function_files(sql_dir: Path = SQL_DIR) -> list[Path]:
+    return sorted((sql_dir / "functions").glob("*.sql"))
+
+
 async def migrate(dsn: str, sql_dir: Path = SQL_DIR) -> list[str]:
     """Returns the versions applied by this call (empty when up to date)."""
     files = migration_files(sql_dir)
@@ -45,6 +52,11 @@ async def migrate(dsn: str, sql_dir: Path = SQL_DIR) -> list[str]:
                 await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
             log.info("applied migration %s", version)
             applied.append(version)
+        functions = function_files(sql_dir)
+        async with conn.transaction():
+            for path in functions:
+                await conn.execute(path.read_text())
+        log.info("re-applied %d functions from %s", len(functions), sql_dir / "functions")
         await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_ID)
     finally:
         await conn.close()

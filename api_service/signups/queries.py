@@ -27,18 +27,25 @@ DELETE = "DELETE FROM signups WHERE shop_id = $1 AND signup_id = $2 RETURNING si
 
 # --- create -----------------------------------------------------------------
 
-# Creates on a variant (shared) and transfers into it (exclusive) take turns,
-# so a transfer never misses an open signup created while it merges. The
-# shared side is taken in signup_create: the key must stay the same there.
-VARIANT_LOCK_KEY = "hashtextextended($1::uuid::text || '/' || $2::bigint::text, 0)"
-LOCK_VARIANT_EXCLUSIVE = f"SELECT pg_advisory_xact_lock({VARIANT_LOCK_KEY})"
+# Creates on a variant (shared, in signup_create) and transfers into it
+# (exclusive) take turns, so a transfer never misses an open signup created
+# while it merges: both use the key sql/functions/variant_lock_key.sql owns.
+LOCK_VARIANT_EXCLUSIVE = "SELECT pg_advisory_xact_lock(variant_lock_key(p_shop => $1, p_variant => $2))"
 
 # The whole create (catalog, customer, signup) in one round trip:
-# sql/024_signup_create.sql says what each step does.
+# sql/functions/signup_create.sql says what each step does.
 PRODUCT_FIELDS = ("title", "variant_title", "sku", "vendor", "url")  # the request's product.<field>s
 CONTACTS = ("email", "phone", "push_token")
 DETAILS = ("name", "accepts_marketing", "locale", "country_code")
-CREATE = f"SELECT result_id, created FROM signup_create({', '.join(f'${i}' for i in range(1, 26))})"
+CREATE = """
+SELECT result_id, created FROM signup_create(
+    p_shop => $1, p_signup => $2, p_customer => $3, p_variant => $4, p_product => $5, p_inventory_item => $6,
+    p_product_title => $7, p_variant_title => $8, p_sku => $9, p_vendor => $10, p_url => $11,
+    p_email => $12, p_phone => $13, p_push_token => $14,
+    p_name => $15, p_accepts_marketing => $16, p_locale => $17, p_country => $18, p_fill_existing => $19,
+    p_channel => $20, p_contact => $21, p_quantity => $22, p_source => $23, p_market => $24,
+    p_optin_required => $25)
+"""
 
 
 # --- list filters -----------------------------------------------------------

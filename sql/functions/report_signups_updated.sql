@@ -1,0 +1,18 @@
+-- Trigger: a signup's change is its old row out and its new row in, as deltas.
+-- Re-applied by every `backinstock migrate` (shared_models/migrations.py).
+CREATE OR REPLACE FUNCTION report_signups_updated()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$BEGIN 
+INSERT INTO report_signup_deltas
+    (shop_id, variant_id, product_id, channel, day, state, signups, last_created_at, gone_at)
+SELECT d.shop_id, d.variant_id, d.product_id, d.channel, (d.created_at AT TIME ZONE s.timezone)::date,
+       report_signup_state(d.converted_at, d.last_notified_at, d.unsubscribed_at,
+                           d.optin_required, d.optin_confirmed_at),
+       sum(d.sign), max(d.created_at) FILTER (WHERE d.sign > 0), max(d.created_at) FILTER (WHERE d.gone)
+FROM (SELECT u.*, u.sign < 0 AND count(*) OVER (PARTITION BY u.signup_id, u.variant_id,
+                                    u.product_id, u.channel, u.created_at) = 1 AS gone
+                             FROM (SELECT -1 AS sign, o.* FROM old_rows o UNION ALL SELECT 1, n.* FROM new_rows n) u) d JOIN shops s ON s.shop_id = d.shop_id
+GROUP BY 1, 2, 3, 4, 5, 6
+HAVING sum(d.sign) <> 0 OR bool_or(d.gone)
+; RETURN NULL; END$function$;
