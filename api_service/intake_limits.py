@@ -51,7 +51,13 @@ class IntakeLimiters:
         self._shop, self._address, self._key = limiters
 
     async def webhook(self, domain: str, remote: str | None) -> None:
+        """Before the body is read: the client address's bucket."""
         await _check(self._address, f"webhook:address:{remote or 'unknown'}")
+
+    async def webhook_refused(self, domain: str) -> None:
+        """A bad signature naming `domain` costs that domain's bucket; past it, 429.
+        Only failures count: the domain header is anyone's to write, so a flood of
+        forgeries naming a shop must not starve Shopify's own signed deliveries."""
         await _check(self._shop, f"webhook:shop:{_hashed(domain)}")
 
     async def before_key_lookup(self, remote: str | None) -> None:

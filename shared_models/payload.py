@@ -14,7 +14,9 @@ def as_int(value: Any, bound: int = INT64) -> int | None:
     otherwise: INT32 for integer columns); anything else is None, as if absent."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, str) and 0 < len(value) <= 24 and value.strip().lstrip("-").isdigit():
+    # isascii: "²".isdigit() is true, yet int("²") raises.
+    if (isinstance(value, str) and 0 < len(value) <= 24 and value.isascii()
+            and value.strip().lstrip("-").isdigit()):
         value = int(value)
     if isinstance(value, int) and -bound <= value < bound:
         return value

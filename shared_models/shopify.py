@@ -43,7 +43,7 @@ def legacy_id(global_id: Any) -> int | None:
     if not isinstance(global_id, str):
         return None
     tail = global_id.rsplit("/", 1)[-1]
-    return int(tail) if tail.isdigit() else None
+    return int(tail) if tail.isascii() and tail.isdigit() and len(tail) <= 19 else None
 
 
 class AdminError(Exception):

@@ -82,8 +82,13 @@ LEFT JOIN variants v ON v.shop_id = l.shop_id AND v.variant_id = l.variant_id
 WHERE l.shop_id = $1 AND l.signup_id = $2 AND l.active_at > now() - make_interval(days => $3)
 """
 PRUNE_LINKS = f"DELETE FROM unsubscribe_links WHERE active_at < now() - interval '{LINK_DAYS} days'"
-# customers/redact: the erased person's links go with their signups.
-FORGET_LINKS = "DELETE FROM unsubscribe_links WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])"
+# customers/redact: the erased person's links go, those of signups deleted
+# earlier too (by their customer or their contact). Redactions are rare and a
+# shop's links few (60 days of deletions): a scan of the shop's is fine.
+FORGET_LINKS = """
+DELETE FROM unsubscribe_links WHERE shop_id = $1
+  AND (signup_id = ANY($2::uuid[]) OR customer_id = ANY($3::uuid[]) OR lower(contact) = ANY($4::text[]))
+"""
 
 
 async def find(conn: asyncpg.Connection | asyncpg.Pool, shop_id: uuid.UUID, channel: str,

@@ -149,6 +149,11 @@ async def fill_shop(client, api, pool, shop):
     await wait_for(lambda: sent_count(pool, shop, 1), what="batch 1 sent")
     await webhook(client, pool, shop, "customers/data_request",
                   {"shop_id": 1, "shop_domain": shop.domain, "customer": {"email": "ann@example.com"}})
+    # A deleted signup keeps its unsubscribe link; an opt-out suppresses its contact.
+    erin = await create_signup(api, shop, email="erin@example.com", variant_id=4003, item=7003)
+    assert (await api.delete(f"/back_in_stock/signups/{erin['id']}"))[0] in (200, 204)
+    await pool.execute("INSERT INTO suppressions (shop_id, channel, contact, source) "
+                       "VALUES ($1, 'email', 'erin@example.com', 'one_click')", shop.shop_id)
 
 
 async def test_shop_redact_erases_every_row_of_the_shop(client, api, pool, make_shop, providers):

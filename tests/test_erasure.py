@@ -152,3 +152,16 @@ async def test_data_requests_need_the_shops_key(client, api, pool, make_shop, sh
     assert (await api.with_key(other.api_key).get("/back_in_stock/data_requests"))[1] == {"data_requests": []}
     assert (await api.with_key("bis_nope").get("/back_in_stock/data_requests"))[0] == 401
     assert (await api.get(f"/back_in_stock/data_requests/{uuid.uuid4()}"))[0] == 404
+
+
+async def test_links_of_signups_deleted_before_the_redact_go_too(client, api, pool, shop, config):
+    """A deleted signup's unsubscribe link keeps its contact for 60 days; an
+    erasure removes it, whenever the signup was deleted."""
+    early = await signup(api, shop, variant_id=4001, product_id=9001, item=7001, email=ANN)
+    assert (await api.delete(f"/back_in_stock/signups/{early}"))[0] in (200, 204)
+    await signup(api, shop, variant_id=4002, product_id=9001, item=7002, email=ANN)
+    assert "unsubscribe_links" in await mentions(pool, shop, ANN)
+    async with running_workers(config):
+        await webhook(client, pool, shop, "customers/redact",
+                      {"shop_id": 1, "shop_domain": shop.domain, "customer": {"email": ANN.upper()}})
+    assert await mentions(pool, shop, ANN) == []

@@ -72,7 +72,8 @@ async def test_rollups_follow_every_change(client, api, pool, shop, config):
                                                    email="bob@example.com"))
         await send_order(client, pool, shop, order(5002, [{"variant_id": 4001, "price": "10.00"}],
                                                    email="ann@example.com"))
-        await send_order(client, pool, shop, {"id": 5002, "line_items": []}, topic="orders/cancelled")
+        await send_order(client, pool, shop, {"id": 5002, "line_items": [], "cancelled_at": "2026-12-01T10:00:00Z"},
+                         topic="orders/cancelled")
         await assert_rollups_exact(pool, shop.shop_id)
 
         # fay waits on 4003 and now on 4002 too: moving 4003's waiting signups to 4002

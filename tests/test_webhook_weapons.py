@@ -84,9 +84,16 @@ async def test_each_topic_needs_its_shape_and_this_shop(client, pool, shop, make
         ("shop/redact", {"shop_domain": shop.domain}, "shop mismatch"),  # no shop_id
         ("products/update", {"id": 9001}, "not a product"),
         ("products/create", {"variants": []}, "not a product"),
-        ("products/delete", {"title": "x"}, "not a product"),
+        ("products/delete", {"title": "x"}, "not a product deletion"),
         ("orders/create", {"id": 5001}, "not an order"),
         ("orders/cancelled", {"line_items": []}, "not an order"),
+        # A sibling topic's signed body re-posted: same keys, other meaning.
+        ("customers/redact", {"shop_id": 1, "shop_domain": shop.domain, "customer": customer,
+                              "orders_requested": [], "data_request": {"id": 9}}, "not a customer redaction"),
+        ("customers/data_request", {"shop_id": 1, "shop_domain": shop.domain, "customer": customer,
+                                    "orders_to_redact": [1]}, "not a data request"),
+        ("products/delete", PRODUCT, "not a product deletion"),
+        ("orders/cancelled", {"id": 5001, "line_items": [], "cancelled_at": None}, "not a cancellation"),
         ("inventory_levels/update", {"available": 3}, "not an inventory level"),
     ]
     for topic, payload, reason in cases:
@@ -206,7 +213,7 @@ def test_the_reinstall_command_clears_the_uninstall(env):
 @pytest_asyncio.fixture
 async def limited_client(env, redis, aiohttp_client, monkeypatch):
     for name, value in {"WEBHOOK_SHOP_RATE_PER_SECOND": "0.01", "WEBHOOK_SHOP_RATE_BURST": "3",
-                        "WEBHOOK_ADDRESS_RATE_PER_SECOND": "0.01", "WEBHOOK_ADDRESS_RATE_BURST": "5",
+                        "WEBHOOK_ADDRESS_RATE_PER_SECOND": "0.01", "WEBHOOK_ADDRESS_RATE_BURST": "7",
                         "KEY_FAILURE_RATE_PER_SECOND": "0.01", "KEY_FAILURE_RATE_BURST": "5"}.items():
         monkeypatch.setenv(name, value)
     return await aiohttp_client(create_app(Config.from_env(env)))
@@ -220,11 +227,15 @@ async def test_webhooks_are_limited_per_shop_domain_and_address_before_the_datab
         shops.append(ShopInfo(uuid.UUID(out["shop_id"]), out["domain"], out["plan"], out["api_key"],
                               out["webhook_secret"]))
     a, b = shops
-    statuses = [(await send_webhook(limited_client, a, "inventory_levels/update", inventory_update(7001, n)))[0]
-                for n in range(4)]
-    assert statuses == [200, 200, 200, 429]  # a's domain: burst 3
-    assert (await send_webhook(limited_client, b, "inventory_levels/update", inventory_update(7001, 1)))[0] == 200
-    # The address's 5 are used up (4 for a, 1 for b): b is refused too.
+    # Bad signatures naming a's domain use up a's bucket (burst 3)...
+    forged = [(await send_webhook(limited_client, a, "inventory_levels/update", inventory_update(7001, n),
+                                  secret="not-the-secret"))[0] for n in range(4)]
+    assert forged == [401, 401, 401, 429]
+    # ...yet Shopify's own signed deliveries for a are never starved by them.
+    assert (await send_webhook(limited_client, a, "inventory_levels/update", inventory_update(7001, 1)))[0] == 200
+    for n in range(2):
+        assert (await send_webhook(limited_client, b, "inventory_levels/update", inventory_update(7001, n)))[0] == 200
+    # The address's 7 are used up (5 for a, 2 for b): b is refused too, before any signature check.
     resp = await limited_client.post("/webhooks/shopify", data=b"{}", headers={
         "X-Shopify-Shop-Domain": b.domain, "X-Shopify-Topic": "products/update", "X-Shopify-Webhook-Id": "x"})
     assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1

@@ -79,6 +79,8 @@ async def shopify_webhook(request: web.Request) -> web.Response:
     shop = await conns.pool.fetchrow(SHOP, domain) if domain else None
     # Unknown shop and bad signature look the same: nothing to learn by probing.
     if shop is None or not valid(shop["webhook_secret"], raw, request.headers.get("X-Shopify-Hmac-Sha256")):
+        if limiters is not None:
+            await limiters.webhook_refused(domain)
         raise Unauthorized("Invalid webhook signature")
     topic = (request.headers.get("X-Shopify-Topic") or "").strip()
     webhook_id = (request.headers.get("X-Shopify-Webhook-Id") or "").strip()

@@ -42,6 +42,9 @@ def _shop_id_matches(given: Any, shop: Any) -> bool:
 def _shop_redact(payload: dict, shop: Any) -> str | None:
     if not _names_shop_domain(payload, shop) or not _shop_id_matches(payload.get("shop_id"), shop):
         return "shop mismatch"
+    # A customers/* body also names the shop: only shop/redact's names no one else.
+    if set(payload) - {"shop_id", "shop_domain"}:
+        return "not a shop redaction"
     # Shopify sends it 48 hours after app/uninstalled, and not at all after a reinstall.
     if shop["uninstalled_at"] is None:
         return "shop installed"
@@ -54,6 +57,20 @@ def _customers(payload: dict, shop: Any) -> str | None:
     if not isinstance(payload.get("customer"), dict):
         return "no customer"
     return None
+
+
+def _customers_redact(payload: dict, shop: Any) -> str | None:
+    """A data request's body names a customer too: a redaction has no data_request
+    and no orders_requested (Shopify sends orders_to_redact instead)."""
+    if "data_request" in payload or "orders_requested" in payload:
+        return "not a customer redaction"
+    return _customers(payload, shop)
+
+
+def _data_request(payload: dict, shop: Any) -> str | None:
+    if "orders_to_redact" in payload:
+        return "not a data request"
+    return _customers(payload, shop)
 
 
 def _app_uninstalled(payload: dict, shop: Any) -> str | None:
@@ -70,11 +87,19 @@ def _products(payload: dict, shop: Any) -> str | None:
 
 
 def _product_delete(payload: dict, shop: Any) -> str | None:
-    return None if _has_id(payload) else "not a product"
+    """Shopify sends only {"id"}: a product's full body re-posted is not a deletion."""
+    return None if _has_id(payload) and set(payload) <= {"id"} else "not a product deletion"
 
 
 def _orders(payload: dict, shop: Any) -> str | None:
     return None if _has_id(payload) and isinstance(payload.get("line_items"), list) else "not an order"
+
+
+def _order_cancelled(payload: dict, shop: Any) -> str | None:
+    """An order's create body re-posted as a cancellation has no cancelled_at."""
+    if _orders(payload, shop) is not None:
+        return "not an order"
+    return None if payload.get("cancelled_at") else "not a cancellation"
 
 
 def _inventory(payload: dict, shop: Any) -> str | None:
@@ -83,14 +108,14 @@ def _inventory(payload: dict, shop: Any) -> str | None:
 
 CHECKS = {
     "shop/redact": _shop_redact,
-    "customers/redact": _customers,
-    "customers/data_request": _customers,
+    "customers/redact": _customers_redact,
+    "customers/data_request": _data_request,
     "app/uninstalled": _app_uninstalled,
     "products/create": _products,
     "products/update": _products,
     "products/delete": _product_delete,  # Shopify sends only {"id"}
     "orders/create": _orders,
-    "orders/cancelled": _orders,
+    "orders/cancelled": _order_cancelled,
     "inventory_levels/update": _inventory,
 }
 

@@ -196,7 +196,8 @@ async def redact(conn: asyncpg.Connection, shop_id: uuid.UUID, payload: dict) ->
     await conn.execute(ERASE_NOTIFICATIONS, shop_id, found.notifications)
     await conn.execute(DROP_TARGETS, shop_id, found.signups)
     await conn.execute(DROP_SIGNUPS, shop_id, found.signups)
-    await conn.execute(suppression.FORGET_LINKS, shop_id, found.signups)  # their /u links may stop working
+    await conn.execute(suppression.FORGET_LINKS, shop_id, found.signups, found.customers,  # /u links stop
+                       [c.lower() for c in found.contacts])
     await conn.execute(DROP_CUSTOMERS, shop_id, found.customers)
     await conn.execute(DROP_PHONES, shop_id, found.sharing_phone)
     await conn.execute(ERASE_ORDERS, shop_id, found.orders)

@@ -33,9 +33,12 @@ def proves_installed(shop: Any, event: Any) -> bool:
     # A Triggered-At in the future is no later than the moment we received it.
     if min(event["triggered_at"], event["received_at"]) <= uninstalled:
         return False
+    # The body must date itself after the uninstall too: an old signed body
+    # re-posted with a fresh (unsigned) Triggered-At proves nothing, and one
+    # without a date of its own (products/delete's {"id"}) proves nothing either.
     payload = event["payload"] if isinstance(event["payload"], dict) else {}
     own = as_time(payload.get("updated_at"))
-    return own is None or own > uninstalled
+    return own is not None and own > uninstalled
 
 
 async def maybe_reinstall(conn: asyncpg.Connection, shop: Any, event: Any) -> Any:
