@@ -36,9 +36,16 @@ CLAIM = """
 UPDATE customers c SET tag_attempts = c.tag_attempts + 1,
     tag_next_at = now() + make_interval(secs => $2 * power(2, least(c.tag_attempts, 10)))
 WHERE c.shop_id = $1 AND c.customer_id = ANY(ARRAY(
-    SELECT customer_id FROM customers
+    SELECT customer_id FROM customers cu
     WHERE shop_id = $1 AND shopify_tagged_at IS NULL AND tag_status IS NULL
       AND (tag_next_at IS NULL OR tag_next_at <= now())
+      -- Consent: only someone still waiting, never a contact that opted out
+      -- (merchants feed these tags into their marketing tools).
+      AND EXISTS (SELECT 1 FROM signups s WHERE s.shop_id = $1 AND s.customer_id = cu.customer_id
+                  AND s.unsubscribed_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM suppressions x WHERE x.shop_id = $1
+                      AND ((x.channel = 'email' AND x.contact = lower(cu.email))
+                           OR (x.channel = 'sms' AND x.contact = cu.phone)))
     ORDER BY tag_next_at NULLS FIRST LIMIT $3
     FOR UPDATE SKIP LOCKED))
 RETURNING c.customer_id, c.email, c.phone, c.shopify_customer_id, c.tag_attempts, c.created_at
@@ -59,7 +66,7 @@ WHERE shop_id = $1 AND customer_id = $2
 SKIPPED = "UPDATE customers SET tag_status = 'skipped' WHERE shop_id = $1 AND customer_id = $2"
 
 FIND = """query BisCustomerByContact($query: String!) {
-  customers(first: 1, query: $query) { nodes { id } }
+  customers(first: 5, query: $query) { nodes { id email phone } }
 }"""
 TAGS_ADD = """mutation tagsAdd($id: ID!, $tags: [String!]!) {
   tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } }
@@ -78,8 +85,15 @@ async def find_customer(client: AdminClient, row: Any) -> int | None:
     if row["shopify_customer_id"]:
         return row["shopify_customer_id"]
     data = await client.execute("BisCustomerByContact", FIND, {"query": search_query(row["email"], row["phone"])})
-    nodes = (data.get("customers") or {}).get("nodes") or []
-    return legacy_id(nodes[0].get("id")) if nodes and isinstance(nodes[0], dict) else None
+    for node in (data.get("customers") or {}).get("nodes") or []:
+        # Shopify's search may match loosely: tag only the very same contact.
+        if not isinstance(node, dict):
+            continue
+        same_email = row["email"] and (node.get("email") or "").lower() == row["email"].lower()
+        same_phone = not row["email"] and row["phone"] and node.get("phone") == row["phone"]
+        if same_email or same_phone:
+            return legacy_id(node.get("id"))
+    return None
 
 
 async def tag_customer(client: AdminClient, customer_id: int, tags: list[str]) -> None:

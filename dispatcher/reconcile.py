@@ -39,6 +39,8 @@ log = logging.getLogger("backinstock.reconcile")
 
 LOCK = "bis:reconcile"
 BATCH = 250  # variants per query; divided by the locations asked per variant
+MAX_PAGES = 40  # of an item's levels (50 each): a reply that never ends can't hold a pass
+SHOP_TIMEOUT = 600.0  # seconds one shop may take in a pass; then the next shop's turn
 CONNECTED_SHOPS = """
 SELECT shop_id FROM shops
 WHERE shopify_connected_at IS NOT NULL AND shopify_token IS NOT NULL AND uninstalled_at IS NULL
@@ -149,7 +151,7 @@ class ShopReconciler:
     async def item_levels(self, item: int) -> dict[int, dict[str, Any]]:
         levels: dict[int, dict[str, Any]] = {}
         after = None
-        while True:
+        for _ in range(MAX_PAGES):
             data = await self.client.execute("BisItemLevels", LEVELS, {"id": gid("InventoryItem", item), "after": after})
             page = ((data.get("inventoryItem") or {}).get("inventoryLevels")) or {}
             for node in page.get("nodes") or []:
@@ -157,9 +159,12 @@ class ShopReconciler:
                 if location is not None:
                     levels[location] = node
             info = page.get("pageInfo") or {}
-            if not info.get("hasNextPage"):
+            cursor = info.get("endCursor")
+            if not info.get("hasNextPage") or not cursor or cursor == after:
                 return levels
-            after = info.get("endCursor")
+            after = cursor
+        log.warning("inventory item %s: more than %d pages of levels, the rest left out", item, MAX_PAGES)
+        return levels
 
     async def feed(self, payload: dict[str, Any]) -> None:
         """One level through the webhook's handler, in the shop's webhook turn."""
@@ -219,9 +224,16 @@ async def reconcile_all(rt: Runtime) -> int:
     async with aiohttp.ClientSession() as session:
         for shop_id in shops:
             try:
-                await reconcile_shop(rt, session, shop_id)
-            except (AdminError, asyncpg.PostgresError, OSError) as exc:
+                async with asyncio.timeout(SHOP_TIMEOUT):
+                    await reconcile_shop(rt, session, shop_id)
+            except (AdminError, asyncpg.PostgresError, OSError, TimeoutError) as exc:
                 log.warning("reconciling shop %s failed, retried next pass: %s", shop_id, exc)
+            except Exception:  # one shop's surprise must not stop the others
+                log.exception("reconciling shop %s failed, retried next pass", shop_id)
+            else:
+                continue
+            # Tried: its turn goes to the back, so a shop that always fails can't starve the rest.
+            await rt.conns.pool.execute(RECONCILED, shop_id)
     return len(shops)
 
 

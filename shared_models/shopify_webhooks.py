@@ -68,16 +68,21 @@ def callback_url(public_url: str) -> str:
     return public_url.rstrip("/") + "/webhooks/shopify"
 
 
+MAX_PAGES = 50  # of 100 subscriptions: an app has a few dozen at most
+
+
 async def list_subscriptions(client: AdminClient) -> list[dict[str, Any]]:
     found, after = [], None
-    while True:
+    for _ in range(MAX_PAGES):
         data = await client.execute("BisWebhookSubscriptions", LIST, {"after": after})
         page = data.get("webhookSubscriptions") or {}
-        found += [n for n in page.get("nodes") or [] if isinstance(n, dict)]
+        found += [n for n in page.get("nodes") or [] if isinstance(n, dict) and n.get("id")]
         info = page.get("pageInfo") or {}
-        if not info.get("hasNextPage"):
+        cursor = info.get("endCursor")
+        if not info.get("hasNextPage") or not cursor or cursor == after:
             return found
-        after = info.get("endCursor")
+        after = cursor
+    raise AdminError(f"more than {MAX_PAGES} pages of webhook subscriptions", retryable=False)
 
 
 def _check(data: dict[str, Any], mutation: str) -> None:

@@ -79,6 +79,7 @@ class ShopifyAdminStandIn(_HttpStandIn):
         self.subscriptions: list[Subscription] = []
         self.variants: dict[int, Variant] = {}
         self.page_size = 100
+        self.endless_levels = False  # every levels page says there is another, under the same cursor
         self.customers: dict[str, int] = {}  # email or phone -> Shopify customer id
         self.tags_added: list[tuple[str, list[str]]] = []
         self._ids = 0
@@ -174,7 +175,7 @@ class ShopifyAdminStandIn(_HttpStandIn):
         return {"inventoryItem": {"inventoryLevels": {
             "nodes": [{"location": {"id": f"gid://shopify/Location/{loc}"}, "updatedAt": v.level_updated_at,
                        "quantities": [{"name": "available", "quantity": qty}]} for loc, qty in v.levels.items()],
-            "pageInfo": {"hasNextPage": False, "endCursor": None}}}}
+            "pageInfo": {"hasNextPage": self.endless_levels, "endCursor": "same" if self.endless_levels else None}}}}
 
     def op_tagsAdd(self, variables: dict[str, Any], _q: str) -> dict[str, Any]:
         self.tags_added.append((variables["id"], variables["tags"]))
@@ -183,5 +184,11 @@ class ShopifyAdminStandIn(_HttpStandIn):
     def op_BisCustomerByContact(self, variables: dict[str, Any], _q: str) -> dict[str, Any]:
         match = re.fullmatch(r'(email|phone):"((?:[^"\\]|\\.)*)"', variables["query"])
         value = re.sub(r"\\(.)", r"\1", match.group(2)) if match else None
-        found = self.customers.get(value.lower() if match and match.group(1) == "email" else value)
-        return {"customers": {"nodes": [{"id": f"gid://shopify/Customer/{found}"}] if found else []}}
+        field = match.group(1) if match else None
+        key = value.lower() if field == "email" else value
+        found = self.customers.get(key)
+        # Shopify's search matches loosely too: a near miss comes back first.
+        near = [{"id": "gid://shopify/Customer/999", "email": f"x{key}", "phone": None}] if field == "email" else []
+        hit = [{"id": f"gid://shopify/Customer/{found}", "email": key if field == "email" else None,
+                "phone": key if field == "phone" else None}] if found else []
+        return {"customers": {"nodes": near + hit}}

@@ -79,3 +79,22 @@ def test_search_values_are_quoted():
     assert search_query('a"b\\c@example.com', None) == 'email:"a\\"b\\\\c@example.com"'
     assert search_query(None, "+14155550123") == 'phone:"+14155550123"'
     assert search_query(None, None) is None
+
+
+async def test_unsubscribed_and_suppressed_customers_are_not_tagged(client, api, pool, shop, config):
+    await api.patch("/back_in_stock/settings/tagging", json={"customer_tags": ["bis"]})
+    await set_token(pool, shop.domain, "shpat_test")
+    gone = await create_signup(api, shop, email="gone@example.com")
+    await create_signup(api, shop, email="quiet@example.com")
+    await pool.execute("UPDATE signups SET unsubscribed_at = now() WHERE signup_id = $1::uuid", gone["id"])
+    await pool.execute("INSERT INTO suppressions (shop_id, channel, contact, source) "
+                       "VALUES ($1, 'email', 'quiet@example.com', 'one_click')", shop.shop_id)
+    async with ShopifyAdminStandIn() as shopify:
+        shopify.customers = {"gone@example.com": 1, "quiet@example.com": 2}
+        rt = await build_runtime(dataclasses.replace(config, shopify_admin_api_base=shopify.base_url),
+                                 Tuning(**FAST))
+        try:
+            assert await push_customer_tags(rt) == 0
+        finally:
+            await close_runtime(rt)
+    assert shopify.tags_added == [] and shopify.calls == []

@@ -171,3 +171,16 @@ async def test_a_dispatcher_reconciles_on_its_own(client, api, pool, shop, confi
             await wait_for(lambda: _n_sent(pool, shop, 1), what="an alert from a reconciliation pass")
     # One pass per interval across workers (the lock), however often they sweep.
     assert len(shopify.operations("BisVariants")) == 1
+
+
+async def test_a_reply_that_never_ends_cannot_hold_a_pass(client, api, pool, shop, config):
+    await waiting(api, shop, 1)
+    await connected(pool, shop)
+    await pool.execute("UPDATE variants SET source = 'shopify' WHERE shop_id = $1", shop.shop_id)  # described
+    async with ShopifyAdminStandIn() as shopify, Reconciler(config, shopify) as rt:
+        shopify.add_variant(Variant(4001, 9001, 7001, {1: 2}))
+        shopify.endless_levels = True
+        assert await reconcile_all(rt) == 1
+    # The second page repeats the first's cursor: that ends it; the level was still fed.
+    assert len(shopify.operations("BisItemLevels")) == 2
+    assert await pool.fetchval("SELECT available FROM inventory_levels WHERE shop_id = $1", shop.shop_id) == 2
