@@ -254,3 +254,43 @@ async def test_hostile_theme_css_and_a_strict_csp(browser, storefront, api, shot
         await context.close()
     assert violations == []
     assert [s["contact"] for s in await signups(api, shop)] == ["strict@example.com"]
+
+
+@pytest.mark.parametrize("failure", ["rate_limited", "network"])
+async def test_rate_limits_and_network_errors_ask_to_retry(browser, storefront, api, failure):
+    context, page = await open_page(browser, storefront, "/products/linen-shirt?variant=4001")
+    try:
+        async def refuse(route):
+            if route.request.method != "POST":
+                return await route_to(route, storefront[2])
+            if failure == "network":
+                return await route.abort("connectionrefused")
+            await route.fulfill(status=429, headers={"Retry-After": "30", "Access-Control-Allow-Origin": "*"},
+                                json={"errors": ["Rate limit exceeded, retry later"]})
+        await context.route(f"{SERVICE}/api/v1/intents.json", refuse)
+        await notify_button(page).click()
+        dialog = page.get_by_role("dialog")
+        await dialog.get_by_label("Email address").fill("later@example.com")
+        await dialog.get_by_role("button", name="Notify me").click()
+        text = ("Too many requests right now. Please try again in a moment." if failure == "rate_limited"
+                else "We couldn't reach the server. Please check your connection and try again.")
+        await expect(dialog.get_by_role("status")).to_have_text(text)
+        await expect(dialog.get_by_role("button", name="Notify me")).to_be_enabled()  # try again
+    finally:
+        await context.close()
+    assert await signups(api, storefront[0]) == []
+
+
+async def test_a_double_submit_signs_up_once(browser, storefront, api):
+    context, page = await open_page(browser, storefront, "/products/linen-shirt?variant=4001")
+    try:
+        await notify_button(page).click()
+        dialog = page.get_by_role("dialog")
+        await dialog.get_by_label("Email address").fill("twice@example.com")
+        await dialog.locator("form").evaluate("f => { f.requestSubmit(); f.requestSubmit(); }")
+        await expect(dialog.get_by_text("We'll email you when it's back.")).to_be_visible()
+        events = await page.evaluate("window.__events")
+    finally:
+        await context.close()
+    assert [e[0] for e in events].count("signup:submitted") == 1
+    assert [s["contact"] for s in await signups(api, storefront[0])] == ["twice@example.com"]
