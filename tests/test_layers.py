@@ -40,3 +40,11 @@ def test_dynamic_imports_follow_the_layers_too(repo_root):
     """importlib strings (the CLI's lazy commands) are checked by what they name."""
     for path in (repo_root / "dispatcher").rglob("*.py"):
         assert "import_module(\"api_service" not in path.read_text(), path
+
+
+def test_readme_maps_every_action_to_its_code(repo_root):
+    from api_service.registry import all_actions
+    readme = (repo_root / "README.md").read_text()
+    table = readme[readme.index("## Architecture"):readme.index("Code layout:")]
+    for action in all_actions():
+        assert f"| `{action.name}` |" in table, action.name
