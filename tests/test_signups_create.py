@@ -330,14 +330,30 @@ async def test_read_only_key_cannot_create(api, client, pool, shop):
 
 async def test_storefront_create_never_changes_an_existing_customer(api, client, pool, shop):
     # Service level: the storefront endpoint is built later, on this core.
-    from api_service.context import Shop
+    from api_service.context import CONNECTIONS, Shop
     from api_service.signups import service
     await create(api, name=None)
     row = await pool.fetchrow("SELECT * FROM shops WHERE shop_id = $1", shop.shop_id)
     data = {"variant_id": 4002, "product_id": 9001, "channel": "sms", "quantity": 1, "source": "storefront",
             "customer": {"email": "ann@example.com", "phone": "+14155550123", "name": "Changed",
                          "accepts_marketing": False}}
-    record, created = await service.create_signup(pool, Shop.from_row(row), data, storefront=True)
+    record, created = await service.create_signup(client.app[CONNECTIONS], Shop.from_row(row), data,
+                                                  storefront=True)
     assert created and record["customer_name"] is None
     customer = await pool.fetchrow("SELECT * FROM customers WHERE shop_id = $1", shop.shop_id)
     assert (customer["name"], customer["phone"], customer["accepts_marketing"]) == (None, None, True)
+
+
+async def test_a_create_brings_its_after_effects_whoever_calls_it(client, pool, shop, api, redis, config):
+    """The core's create_signup enqueues the opt-in confirmation itself: an entry
+    point can't forget it (v2, v1 and the storefront all call the same function)."""
+    from api_service.context import CONNECTIONS, Shop
+    from api_service.signups import service
+    await api.patch("/back_in_stock/settings/compliance", json={"optin_required": True})
+    row = await pool.fetchrow("SELECT * FROM shops WHERE shop_id = $1", shop.shop_id)
+    data = {"variant_id": 4002, "product_id": 9001, "channel": "email", "quantity": 1, "source": "script",
+            "customer": {"email": "new@example.com"}}
+    record, created = await service.create_signup(client.app[CONNECTIONS], Shop.from_row(row), data)
+    assert created and record["optin_required"]
+    queued = await redis.zrange(config.queue_name, 0, -1)
+    assert len(queued) == 1  # the send_optin job for that signup

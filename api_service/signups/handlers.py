@@ -6,7 +6,7 @@ from typing import Any
 
 from shared_models import listing
 from api_service.context import Call, Reply
-from api_service.signups import hooks, service
+from api_service.signups import service
 from api_service.signups.output import signup_out
 
 
@@ -22,8 +22,7 @@ async def read_signup(call: Call) -> dict[str, Any]:
 
 
 async def create_signup(call: Call) -> Reply:
-    row, created = await service.create_signup(call.pool, call.shop, call.body)
-    await hooks.after_create(call.conns, call.shop, row, created)
+    row, created = await service.create_signup(call.conns, call.shop, call.body)
     return Reply(signup_out(row), 201 if created else 200)
 
 

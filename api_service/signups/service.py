@@ -10,9 +10,9 @@ from typing import Any
 import asyncpg
 
 from shared_models import listing
-from api_service.context import Shop
+from api_service.context import Connections, Shop
 from shared_models.errors import NotFound, Unprocessable
-from api_service.signups import queries
+from api_service.signups import hooks, queries
 from api_service.signups.bulk import BulkDeleteResult, TransferResult, bulk_delete, transfer
 from api_service.signups.schemas import CONTACT_FIELD
 from api_service.signups.validators import url_on_domains
@@ -32,14 +32,16 @@ def check_product_url(shop: Shop, data: dict[str, Any]) -> None:
             {"product.url": [f"Must be a link on one of the shop's domains: {', '.join(shop.domains)}."]})
 
 
-async def create_signup(pool: asyncpg.Pool, shop: Shop, data: dict[str, Any], *,
+async def create_signup(conns: Connections, shop: Shop, data: dict[str, Any], *,
                         storefront: bool = False) -> tuple[asyncpg.Record, bool]:
     """Create a signup, or find the customer's open one for that variant and
-    channel. Returns (signup row, created). `data` is SignupCreate's output
+    channel, with what follows a create (the opt-in confirmation, the
+    high-demand alert: hooks.after_create), whichever entry point calls it.
+    Returns (signup row, created). `data` is SignupCreate's output
     (plus an optional shopify_market_id from v1). With `storefront`, an
     existing customer's details and consent are never changed.
 
-    One round trip does the writes (signup_create, sql/024_signup_create.sql),
+    One round trip does the writes (signup_create, sql/functions/signup_create.sql),
     a second reads the row as every other action shows it.
 
     Catalog text (titles, sku, vendor, url) is stored only from a trusted
@@ -49,6 +51,7 @@ async def create_signup(pool: asyncpg.Pool, shop: Shop, data: dict[str, Any], *,
     A suppressed contact (sql/025_suppression.sql): the merchant's create is a
     422 naming the contact field; the storefront's answers as any other, and
     its signup needs the contact's opt-in, which alone lifts the suppression."""
+    pool = conns.pool
     check_product_url(shop, data)
     customer, channel = data["customer"], data["channel"]
     product = {} if storefront else data.get("product") or {}
@@ -72,6 +75,7 @@ async def create_signup(pool: asyncpg.Pool, shop: Shop, data: dict[str, Any], *,
     row = await pool.fetchrow(queries.READ, shop.shop_id, created["result_id"])
     if row is None:  # erased in the instant between (a customer redaction)
         raise NotFound(NOT_FOUND)
+    await hooks.after_create(conns, shop, row, created["created"])
     return row, created["created"]
 
 

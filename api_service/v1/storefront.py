@@ -20,7 +20,7 @@ from aiohttp_apigami.constants import API_SPEC_ATTR
 from api_service.context import CONNECTIONS, Shop
 from shared_models.errors import Forbidden, NotFound, Unprocessable
 from api_service.routing import json_response, load, read_json
-from api_service.signups import hooks, service
+from api_service.signups import service
 from api_service.signups.schemas import CONTACT_FIELD
 from api_service.v1 import cors
 from api_service.v1.errors import v1_errors
@@ -89,8 +89,7 @@ async def create(request: web.Request) -> web.Response:
         data["source"] = SOURCE
     await limiters.contact(shop.shop_id, data["customer"][CONTACT_FIELD[data["channel"]]])
     with v1_errors(CREATE_RENAMES):
-        row, created = await service.create_signup(conns.pool, shop, data, storefront=True)
-    await hooks.after_create(conns, shop, row, created)
+        row, created = await service.create_signup(conns, shop, data, storefront=True)
     return json_response({"intent": storefront_view(intent_out(row), data["customer"])}, 201 if created else 200)
 
 
