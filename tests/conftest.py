@@ -33,6 +33,40 @@ RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 _counter = itertools.count()
 
 
+def worker_index() -> int:
+    """0 serially or on xdist's first worker (gw0), n on gw<n>."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+def worker_redis_url(url: str) -> str:
+    """Each xdist worker flushes its own Redis database: the URL's db plus the
+    worker's index, modulo Redis's 16 databases."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base + worker_index()) % 16}"))
+
+
+# Tests are marked by what they need, so `-m unit` or `-m "not process"` picks a quick subset.
+_PROCESS_HINTS = ("tests.api_process", "create_subprocess", "subprocess.", "dispatcher_process")
+
+
+def pytest_collection_modifyitems(config, items):
+    sources: dict[str, str] = {}
+    for item in items:
+        path = str(item.path)
+        if path not in sources:
+            sources[path] = item.path.read_text(errors="replace")
+        fixtures = set(getattr(item, "fixturenames", ()))
+        is_process = any(hint in sources[path] for hint in _PROCESS_HINTS)
+        if is_process:
+            item.add_marker(pytest.mark.process)
+        if "db_url" in fixtures:
+            item.add_marker(pytest.mark.db)
+        if not is_process and "db_url" not in fixtures:
+            item.add_marker(pytest.mark.unit)
+
+
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
@@ -63,10 +97,12 @@ def pg_base_url():
 def redis_url():
     url = os.environ.get("TEST_REDIS_URL")
     if url:
-        yield url
+        yield worker_redis_url(url)
         return
-    server = EmbeddedRedis(data_root() / "test-redis")
-    yield server.start()
+    # Each xdist worker starts its own (free port); its append-only file needs
+    # its own directory. The db number still follows the worker, as above.
+    server = EmbeddedRedis(data_root() / f"test-redis-{worker_index()}")
+    yield worker_redis_url(server.start())
     server.stop()
 
 
@@ -88,6 +124,13 @@ async def db_url(pg_base_url, template_db):
     await admin_conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
     try:
         yield with_database(pg_base_url, name)
+        # Whatever still holds a connection once the test's fixtures are torn
+        # down leaked it (an unclosed pool, a process not stopped): named, then
+        # cut by DROP … WITH (FORCE).
+        left = await leaks.check_backends(admin_conn, name)
+        if left:
+            pytest.fail(f"connections to {name} left open after the test:\n  " + "\n  ".join(left),
+                        pytrace=False)
     finally:
         await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin_conn.close()
