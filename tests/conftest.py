@@ -74,11 +74,13 @@ def with_database(url: str, name: str) -> str:
 
 @pytest_asyncio.fixture(autouse=True)
 async def no_leaks():
-    """Fails a test that leaves tasks or processes running (tests/leaks.py).
+    """Fails a test that leaves tasks, processes or connections to its
+    database running (tests/leaks.py).
     Autouse fixtures are set up first, so this one is torn down last."""
     tasks, children = set(asyncio.all_tasks()), leaks.child_pids()
     yield
     left = await leaks.check_tasks(tasks) + await leaks.check_processes(children)
+    left += await _drop_test_databases()
     if left:
         pytest.fail("left running after the test:\n  " + "\n  ".join(left), pytrace=False)
 
@@ -122,18 +124,28 @@ async def db_url(pg_base_url, template_db):
     name = f"bis_t_{RUN_ID}_{next(_counter)}"
     admin_conn = await asyncpg.connect(pg_base_url)
     await admin_conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    try:
-        yield with_database(pg_base_url, name)
-        # Whatever still holds a connection once the test's fixtures are torn
-        # down leaked it (an unclosed pool, a process not stopped): named, then
-        # cut by DROP … WITH (FORCE).
-        left = await leaks.check_backends(admin_conn, name)
-        if left:
-            pytest.fail(f"connections to {name} left open after the test:\n  " + "\n  ".join(left),
-                        pytrace=False)
-    finally:
-        await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin_conn.close()
+    yield with_database(pg_base_url, name)
+    # Dropped by no_leaks, torn down after every other fixture: a fixture set
+    # up before this one (aiohttp_client) may still hold a pool here.
+    _to_drop.append((admin_conn, name))
+
+
+_to_drop: list[tuple[asyncpg.Connection, str]] = []
+
+
+async def _drop_test_databases() -> list[str]:
+    """Whatever still holds a connection to a test's database once all its
+    fixtures are torn down leaked it (an unclosed pool, a process not
+    stopped): named, then cut by DROP … WITH (FORCE)."""
+    left = []
+    while _to_drop:
+        admin_conn, name = _to_drop.pop()
+        try:
+            left += [f"{name}: {b}" for b in await leaks.check_backends(admin_conn, name)]
+            await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin_conn.close()
+    return left
 
 
 @pytest_asyncio.fixture
