@@ -47,6 +47,21 @@ def worker_redis_url(url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{(base + worker_index()) % 16}"))
 
 
+# The slowest measured (--durations, 4 workers on a loaded 2-core machine:
+# 5-40 s each), kept here rather than in files others edit; `-m "not slow"`
+# leaves them out of the quick loop.
+SLOW = {
+    "test_reports_csv_stream.py": {"test_a_200k_row_csv_streams_in_flat_memory"},
+    "test_schemathesis.py": {"*"},
+    "test_dispatch_faults.py": {"test_sigkilled_worker_loses_nobody_and_duplicates_nobody"},
+    "test_cli.py": {"test_set_plan_domains_and_token_change_the_shop", "test_revoked_key_is_refused_at_once",
+                    "test_unknown_shop_is_refused", "test_migrate_applies_everything_once"},
+    "test_cli_devdata.py": {"*"},
+    "test_customer_tags.py": {"test_no_tags_no_token_no_calls_and_workers_push_on_their_own"},
+    "test_conversions.py": {"test_workers_push_tags_on_their_own"},
+    "test_shutdown.py": {"test_dispatcher_finishes_its_running_chunk_then_exits_0"},
+}
+
 # Tests are marked by what they need, so `-m unit` or `-m "not process"` picks a quick subset.
 _PROCESS_HINTS = ("tests.api_process", "create_subprocess", "subprocess.", "dispatcher_process")
 
@@ -58,6 +73,9 @@ def pytest_collection_modifyitems(config, items):
         if path not in sources:
             sources[path] = item.path.read_text(errors="replace")
         fixtures = set(getattr(item, "fixturenames", ()))
+        slow = SLOW.get(item.path.name, ())
+        if "*" in slow or getattr(item, "originalname", item.name) in slow:
+            item.add_marker(pytest.mark.slow)
         is_process = any(hint in sources[path] for hint in _PROCESS_HINTS)
         if is_process:
             item.add_marker(pytest.mark.process)
