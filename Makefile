@@ -33,13 +33,16 @@ promtool:
 	  $$SUDO apt-get update -qq >&2 && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends prometheus >&2; }
 
-# The public pages' browser tests drive Debian's Chromium (tests/browser_setup.sh
-# installs it once, when /usr/bin/chromium is missing).
+# The public pages' and the widget's browser tests drive Debian's Chromium
+# (tests/browser_setup.sh installs it once, when /usr/bin/chromium is missing).
 chromium:
 	sh tests/browser_setup.sh
 
+# Parallel over TEST_WORKERS xdist workers (each its own template database and
+# Redis db = TEST_REDIS_URL's db + worker index); TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 4
 test: $(VENV)/.installed-test promtool chromium
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

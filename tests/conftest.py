@@ -33,6 +33,58 @@ RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
 _counter = itertools.count()
 
 
+def worker_index() -> int:
+    """0 serially or on xdist's first worker (gw0), n on gw<n>."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    return int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+
+
+def worker_redis_url(url: str) -> str:
+    """Each xdist worker flushes its own Redis database: the URL's db plus the
+    worker's index, modulo Redis's 16 databases."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base + worker_index()) % 16}"))
+
+
+# The slowest measured (--durations, 4 workers on a loaded 2-core machine:
+# 5-40 s each), kept here rather than in files others edit; `-m "not slow"`
+# leaves them out of the quick loop.
+SLOW = {
+    "test_reports_csv_stream.py": {"test_a_200k_row_csv_streams_in_flat_memory"},
+    "test_schemathesis.py": {"*"},
+    "test_dispatch_faults.py": {"test_sigkilled_worker_loses_nobody_and_duplicates_nobody"},
+    "test_cli.py": {"test_set_plan_domains_and_token_change_the_shop", "test_revoked_key_is_refused_at_once",
+                    "test_unknown_shop_is_refused", "test_migrate_applies_everything_once"},
+    "test_cli_devdata.py": {"*"},
+    "test_customer_tags.py": {"test_no_tags_no_token_no_calls_and_workers_push_on_their_own"},
+    "test_conversions.py": {"test_workers_push_tags_on_their_own"},
+    "test_shutdown.py": {"test_dispatcher_finishes_its_running_chunk_then_exits_0"},
+}
+
+# Tests are marked by what they need, so `-m unit` or `-m "not process"` picks a quick subset.
+_PROCESS_HINTS = ("tests.api_process", "create_subprocess", "subprocess.", "dispatcher_process")
+
+
+def pytest_collection_modifyitems(config, items):
+    sources: dict[str, str] = {}
+    for item in items:
+        path = str(item.path)
+        if path not in sources:
+            sources[path] = item.path.read_text(errors="replace")
+        fixtures = set(getattr(item, "fixturenames", ()))
+        slow = SLOW.get(item.path.name, ())
+        if "*" in slow or getattr(item, "originalname", item.name) in slow:
+            item.add_marker(pytest.mark.slow)
+        is_process = any(hint in sources[path] for hint in _PROCESS_HINTS)
+        if is_process:
+            item.add_marker(pytest.mark.process)
+        if "db_url" in fixtures:
+            item.add_marker(pytest.mark.db)
+        if not is_process and "db_url" not in fixtures:
+            item.add_marker(pytest.mark.unit)
+
+
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
@@ -40,11 +92,13 @@ def with_database(url: str, name: str) -> str:
 
 @pytest_asyncio.fixture(autouse=True)
 async def no_leaks():
-    """Fails a test that leaves tasks or processes running (tests/leaks.py).
+    """Fails a test that leaves tasks, processes or connections to its
+    database running (tests/leaks.py).
     Autouse fixtures are set up first, so this one is torn down last."""
     tasks, children = set(asyncio.all_tasks()), leaks.child_pids()
     yield
     left = await leaks.check_tasks(tasks) + await leaks.check_processes(children)
+    left += await _drop_test_databases()
     if left:
         pytest.fail("left running after the test:\n  " + "\n  ".join(left), pytrace=False)
 
@@ -63,10 +117,12 @@ def pg_base_url():
 def redis_url():
     url = os.environ.get("TEST_REDIS_URL")
     if url:
-        yield url
+        yield worker_redis_url(url)
         return
-    server = EmbeddedRedis(data_root() / "test-redis")
-    yield server.start()
+    # Each xdist worker starts its own (free port); its append-only file needs
+    # its own directory. The db number still follows the worker, as above.
+    server = EmbeddedRedis(data_root() / f"test-redis-{worker_index()}")
+    yield worker_redis_url(server.start())
     server.stop()
 
 
@@ -86,11 +142,28 @@ async def db_url(pg_base_url, template_db):
     name = f"bis_t_{RUN_ID}_{next(_counter)}"
     admin_conn = await asyncpg.connect(pg_base_url)
     await admin_conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-    try:
-        yield with_database(pg_base_url, name)
-    finally:
-        await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin_conn.close()
+    yield with_database(pg_base_url, name)
+    # Dropped by no_leaks, torn down after every other fixture: a fixture set
+    # up before this one (aiohttp_client) may still hold a pool here.
+    _to_drop.append((admin_conn, name))
+
+
+_to_drop: list[tuple[asyncpg.Connection, str]] = []
+
+
+async def _drop_test_databases() -> list[str]:
+    """Whatever still holds a connection to a test's database once all its
+    fixtures are torn down leaked it (an unclosed pool, a process not
+    stopped): named, then cut by DROP … WITH (FORCE)."""
+    left = []
+    while _to_drop:
+        admin_conn, name = _to_drop.pop()
+        try:
+            left += [f"{name}: {b}" for b in await leaks.check_backends(admin_conn, name)]
+            await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin_conn.close()
+    return left
 
 
 @pytest_asyncio.fixture

@@ -70,3 +70,18 @@ async def check_processes(before: set[int]) -> list[str]:
         except OSError:
             continue
     return names
+
+
+async def check_backends(admin_conn, database: str) -> list[str]:
+    """PostgreSQL backends still connected to the test's database: waited for
+    a moment (a pool closing in a finished process), then named."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + GRACE_SECONDS
+    while True:
+        rows = await admin_conn.fetch(
+            "SELECT pid, application_name, state, left(query, 120) AS query FROM pg_stat_activity "
+            "WHERE datname = $1 AND pid <> pg_backend_pid()", database)
+        if not rows or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    return [f"backend pid {r['pid']} app={r['application_name']!r} {r['state']}: {r['query']}" for r in rows]

@@ -71,7 +71,7 @@ def test_make_test_installs_dev_and_test_extras(project):
     result = make(project, "test", "PYTEST_ARGS=-k nothing", path=f"{fake_bin}:{os.environ['PATH']}")
     assert result.returncode == 0, result.stderr
     assert "pip install -q -e .[dev,test]" in calls(project)
-    assert calls(project)[-1] == "backinstock -k nothing"  # the pytest stand-in
+    assert calls(project)[-1] == "backinstock -n 4 --dist loadgroup -k nothing"  # the pytest stand-in
 
 
 def test_make_shell_env_runs_the_command_without_echo(project):

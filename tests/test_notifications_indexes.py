@@ -7,6 +7,7 @@ import uuid
 
 from shared_models import listing
 from api_service.notifications import queries
+from tests.plans import explain, indexes_used, render, seq_scanned
 
 SEED = """
 INSERT INTO notifications (shop_id, notification_id, signup_id, customer_id, job_id, channel, contact, status,
@@ -41,7 +42,7 @@ async def test_each_filter_reads_its_index(pool, shop, make_shop):
     for filters, index in CASES:
         w = queries.where(shop.shop_id, filters, "UTC")
         limit, args = listing.limit_offset(w, 1, 50)
-        plan = "\n".join(r[0] for r in await pool.fetch("EXPLAIN " + queries.page_sql(w, limit), *args))
-        if f"using {index} on" not in plan.lower() or "Seq Scan on notifications" in plan:
-            failures.append(f"{filters}: expected {index}\n{plan}")
+        plan = await explain(pool, queries.page_sql(w, limit), *args)
+        if index not in indexes_used(plan) or "notifications" in seq_scanned(plan):
+            failures.append(f"{filters}: expected {index}\n{render(plan)}")
     assert not failures, "\n\n".join(failures)

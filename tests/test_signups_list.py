@@ -10,6 +10,7 @@ from shared_models import listing
 from api_service.signups import queries
 from tests.conftest import Api
 from tests.factories import create, set_columns
+from tests.plans import explain, indexes_used, render, seq_scanned
 
 PATH = "/back_in_stock/signups"
 UTC = dt.timezone.utc
@@ -229,8 +230,8 @@ async def test_list_query_uses_an_index_for_each_filter(pool, shop, make_shop):
             continue  # pg_trgm not installed here
         w = queries.where(shop.shop_id, filters, "UTC")
         limit, args = listing.limit_offset(w, 1, 50)
-        plan = "\n".join(r[0] for r in await pool.fetch("EXPLAIN " + queries.list_sql(w, limit), *args))
-        uses = any(f"using {name} on" in plan or f"on {name}" in plan for name in expected)
-        if not uses or "Seq Scan on signups" in plan or "Seq Scan on customers" in plan:
-            failures.append(f"{filters}: expected {expected}\n{plan}")
+        plan = await explain(pool, queries.list_sql(w, limit), *args)
+        uses = indexes_used(plan) & set(expected)
+        if not uses or seq_scanned(plan) & {"signups", "customers"}:
+            failures.append(f"{filters}: expected {expected}\n{render(plan)}")
     assert not failures, "\n\n".join(failures)
