@@ -25,7 +25,8 @@ def script(path: Path, body: str) -> None:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    for name in ("Makefile", "pyproject.toml"):
+    for name in ("Makefile", "pyproject.toml", "tests/browser_setup.sh"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     calls = tmp_path / "calls.log"
     # `python3 -m venv DIR` makes a venv whose pip and backinstock are chatty stand-ins.
