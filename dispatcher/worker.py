@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from api_service.context import Connections
 from api_service.observability.log_context import bound
-from dispatcher.channels.factory import build_providers
+from dispatcher.channels.factory import build_providers, check_providers
 from dispatcher.merchant import merchant_alert
 from dispatcher.metrics import serve_metrics
 from dispatcher.optin import send_optin
@@ -194,5 +194,6 @@ def main(concurrency: int = 10) -> int:
     """`backinstock dispatcher`: 0 after SIGTERM/SIGINT, 1 when Redis stayed
     unreachable past DISPATCHER_REDIS_GRACE_SECONDS (a supervisor restarts it)."""
     config = Config.from_env(required=("DATABASE_URL", "REDIS_URL", "SECRET_KEY"))
+    check_providers(config)
     options = ProcessOptions.from_env()
     return aio.run(serve(config, options, concurrency))

@@ -34,6 +34,26 @@ def _float(env: dict, name: str, default: float) -> float:
         raise MissingConfig(f"{name} (must be a number, got {raw!r})") from None
 
 
+def _flag(env: dict, name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise MissingConfig(f"{name} (must be 1 or 0, got {raw!r})")
+
+
+MIN_SECRET_BYTES = 32
+
+
+def _check_secret(secret: str) -> None:
+    """A short key makes every signed link (unsubscribe, opt-in, click) guessable offline."""
+    size = len(secret.encode())
+    if size < MIN_SECRET_BYTES:
+        raise MissingConfig(f"SECRET_KEY (must be at least {MIN_SECRET_BYTES} bytes outside "
+                            f"`backinstock dev`, got {size})")
+
+
 def _api_version(raw: str) -> str:
     """Shopify's versions are YYYY-MM (or `unstable`); anything else would build a wrong URL."""
     if raw == "unstable" or re.fullmatch(r"20\d\d-(01|04|07|10)", raw):
@@ -69,6 +89,10 @@ class Config:
     queue_name: str = "backinstock:queue"
     # Shopify webhooks triggered longer ago than this are refused as replays (0: no limit).
     webhook_replay_window_seconds: float = 86400.0
+    # Console providers only log messages: only under `backinstock dev`
+    # (BACKINSTOCK_DEV=1, which dev sets for its children) or ALLOW_CONSOLE_PROVIDERS=1.
+    allow_console_providers: bool = False
+    dev: bool = False
 
     @classmethod
     def from_env(cls, env: dict | None = None, *, required: tuple[str, ...] = ("DATABASE_URL",)) -> "Config":
@@ -76,6 +100,9 @@ class Config:
         for name in required:
             if not env.get(name):
                 raise MissingConfig(name)
+        dev = _flag(env, "BACKINSTOCK_DEV")
+        if "SECRET_KEY" in required and not dev:
+            _check_secret(env.get("SECRET_KEY") or "")
         port = _int(env, "PORT", 8080)
         host = env.get("HOST") or "127.0.0.1"
         return cls(
@@ -103,4 +130,6 @@ class Config:
             shopify_reconcile_minutes=_float(env, "SHOPIFY_RECONCILE_MINUTES", 15.0),
             queue_name=env.get("QUEUE_NAME") or "backinstock:queue",
             webhook_replay_window_seconds=_float(env, "WEBHOOK_REPLAY_WINDOW_SECONDS", 86400.0),
+            allow_console_providers=dev or _flag(env, "ALLOW_CONSOLE_PROVIDERS"),
+            dev=dev,
         )

@@ -105,7 +105,7 @@ async def redis(redis_url):
 @pytest.fixture
 def env(db_url, redis_url):
     """The environment a process of ours would get (CLI and subprocess tests)."""
-    return {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "SECRET_KEY": "test-secret",
+    return {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "SECRET_KEY": "test-secret-0123456789abcdef0123456789", "ALLOW_CONSOLE_PROVIDERS": "1",
             "RATE_LIMIT_PER_SECOND": "1000", "RATE_LIMIT_BURST": "1000"}
 
 
