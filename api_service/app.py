@@ -40,7 +40,8 @@ ERRORS_SCHEMA = {
 
 async def connections_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    pool = await create_pool(config.database_url, min_size=config.db_pool_min, max_size=config.db_pool_max)
+    pool = await create_pool(config.database_url, min_size=config.db_pool_min, max_size=config.db_pool_max,
+                             acquire_timeout=config.db_acquire_timeout_seconds)
     redis = Redis.from_url(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
     queue = Queue(config.redis_url, config.queue_name)
     conns = Connections(config=config, pool=pool, redis=redis, queue=queue)

@@ -73,6 +73,8 @@ class Config:
     rate_limit_burst: int = 40
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # API: longest wait for a free pool connection before answering 503.
+    db_acquire_timeout_seconds: float = 5.0
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "alerts@backinstock.local"
     smtp_max_per_second: float = 50.0
@@ -116,6 +118,7 @@ class Config:
             rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 40),
             db_pool_min=_int(env, "DB_POOL_MIN", 1),
             db_pool_max=_int(env, "DB_POOL_MAX", 10),
+            db_acquire_timeout_seconds=_float(env, "DB_ACQUIRE_TIMEOUT_SECONDS", 5.0),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM") or "alerts@backinstock.local",
             smtp_max_per_second=_float(env, "SMTP_MAX_PER_SECOND", 50.0),
