@@ -20,6 +20,7 @@ from api_service.v1 import routes as v1_routes
 from api_service.webhooks import handlers as webhooks
 from api_service.ratelimit import RateLimiter
 from api_service.registry import BASE_PATH, Action, all_actions
+from api_service.reports.export_slots import EXPORT_SLOTS, ExportSlots
 from api_service.routing import RATE_LIMITER, make_handler
 from shared_models.config import Config
 from shared_models.db import create_pool
@@ -101,6 +102,7 @@ def create_app(config: Config, actions: list[Action] | None = None) -> web.Appli
     # observe_middleware outermost: it sees the status error_middleware settles on.
     app = web.Application(middlewares=[observe_middleware, error_middleware], client_max_size=MAX_BODY)
     app[CONFIG] = config
+    app[EXPORT_SLOTS] = ExportSlots(config.export_max_per_shop, config.export_max_concurrent)
     app.cleanup_ctx.append(connections_ctx)
     actions = all_actions() if actions is None else actions
     meta.add_routes(app, actions)

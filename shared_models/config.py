@@ -75,6 +75,11 @@ class Config:
     db_pool_max: int = 10
     # API: longest wait for a free pool connection before answering 503.
     db_acquire_timeout_seconds: float = 5.0
+    # CSV exports (api_service/reports/export_slots.py): caps, and how long one
+    # chunk may wait for a client that stopped reading before the export is cut.
+    export_max_per_shop: int = 2
+    export_max_concurrent: int = 5
+    export_stall_seconds: float = 30.0
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "alerts@backinstock.local"
     smtp_max_per_second: float = 50.0
@@ -119,6 +124,9 @@ class Config:
             db_pool_min=_int(env, "DB_POOL_MIN", 1),
             db_pool_max=_int(env, "DB_POOL_MAX", 10),
             db_acquire_timeout_seconds=_float(env, "DB_ACQUIRE_TIMEOUT_SECONDS", 5.0),
+            export_max_per_shop=_int(env, "EXPORT_MAX_PER_SHOP", 2),
+            export_max_concurrent=_int(env, "EXPORT_MAX_CONCURRENT", max(1, _int(env, "DB_POOL_MAX", 10) // 2)),
+            export_stall_seconds=_float(env, "EXPORT_STALL_SECONDS", 30.0),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM") or "alerts@backinstock.local",
             smtp_max_per_second=_float(env, "SMTP_MAX_PER_SECOND", 50.0),
