@@ -22,6 +22,7 @@ from api_service.ratelimit import RateLimiter
 from api_service.registry import BASE_PATH, Action, all_actions
 from api_service.reports.export_slots import EXPORT_SLOTS, ExportSlots
 from api_service.routing import RATE_LIMITER, make_handler
+from shared_models import breaker
 from shared_models.config import Config
 from shared_models.db import create_pool
 from shared_models.queue import Queue
@@ -43,7 +44,9 @@ async def connections_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     pool = await create_pool(config.database_url, min_size=config.db_pool_min, max_size=config.db_pool_max,
                              acquire_timeout=config.db_acquire_timeout_seconds)
-    redis = Redis.from_url(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
+    # Short: the API's Redis calls (rate limits, /readyz) must not wait on a hung Redis.
+    redis = Redis.from_url(config.redis_url, socket_connect_timeout=1, socket_timeout=1)
+    breaker.for_client(redis, config.rate_limit_redis_timeout_seconds)
     queue = Queue(config.redis_url, config.queue_name)
     conns = Connections(config=config, pool=pool, redis=redis, queue=queue)
     app[CONNECTIONS] = conns

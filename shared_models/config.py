@@ -80,6 +80,8 @@ class Config:
     export_max_per_shop: int = 2
     export_max_concurrent: int = 5
     export_stall_seconds: float = 30.0
+    # API: a rate-limit check waits this long for Redis, then lets the request through.
+    rate_limit_redis_timeout_seconds: float = 0.25
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "alerts@backinstock.local"
     smtp_max_per_second: float = 50.0
@@ -127,6 +129,7 @@ class Config:
             export_max_per_shop=_int(env, "EXPORT_MAX_PER_SHOP", 2),
             export_max_concurrent=_int(env, "EXPORT_MAX_CONCURRENT", max(1, _int(env, "DB_POOL_MAX", 10) // 2)),
             export_stall_seconds=_float(env, "EXPORT_STALL_SECONDS", 30.0),
+            rate_limit_redis_timeout_seconds=_float(env, "RATE_LIMIT_REDIS_TIMEOUT_SECONDS", 0.25),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM") or "alerts@backinstock.local",
             smtp_max_per_second=_float(env, "SMTP_MAX_PER_SECOND", 50.0),

@@ -14,6 +14,8 @@ from arq import ArqRedis, create_pool
 from arq.connections import RedisSettings
 from redis.exceptions import RedisError
 
+from shared_models.breaker import Breaker
+
 log = logging.getLogger("backinstock.queue")
 
 # arq function names (dispatcher/worker.py registers them).
@@ -21,6 +23,12 @@ RUN_JOB = "run_job"  # (shop_id, job_id): one chunk of a send job, then continue
 PROCESS_WEBHOOK = "process_webhook"  # (shop_id, webhook_id)
 SEND_OPTIN = "send_optin"  # (shop_id, signup_id): the opt-in confirmation
 MERCHANT_ALERT = "merchant_alert"  # (shop_id, kind, key): high demand, usage warning
+
+
+# arq's pool has no socket timeout: a hung Redis (SIGSTOP, black-holed) would
+# hold an enqueue until TCP gives up. Past this the enqueue fails; the work is
+# already a row in PostgreSQL that the dispatcher's sweep re-enqueues.
+ENQUEUE_TIMEOUT = 0.75
 
 
 class QueueUnavailable(Exception):
@@ -35,6 +43,7 @@ class Queue:
         self.queue_name = queue_name
         self._pool: ArqRedis | None = None
         self._lock = asyncio.Lock()
+        self._breaker = Breaker(ENQUEUE_TIMEOUT)
 
     async def pool(self) -> ArqRedis:
         if self._pool is None:
@@ -45,12 +54,20 @@ class Queue:
 
     async def enqueue(self, function: str, *args: Any, defer_by: float | None = None,
                       job_id: str | None = None) -> None:
+        if self._breaker.open:
+            raise QueueUnavailable("queue unavailable: Redis hung a moment ago")
         try:
-            pool = await self.pool()
-            await pool.enqueue_job(function, *args, _defer_by=defer_by, _job_id=job_id,
-                                   _queue_name=self.queue_name)
-        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            await asyncio.wait_for(self._enqueue(function, *args, defer_by=defer_by, job_id=job_id),
+                                   ENQUEUE_TIMEOUT)
+        except asyncio.TimeoutError:
+            self._breaker.trip()
+            raise QueueUnavailable(f"queue unavailable: no answer within {ENQUEUE_TIMEOUT:g} s") from None
+        except (RedisError, OSError) as exc:
             raise QueueUnavailable(f"queue unavailable: {exc}") from exc
+
+    async def _enqueue(self, function: str, *args: Any, defer_by: float | None, job_id: str | None) -> None:
+        pool = await self.pool()
+        await pool.enqueue_job(function, *args, _defer_by=defer_by, _job_id=job_id, _queue_name=self.queue_name)
 
     async def try_enqueue(self, function: str, *args: Any, **kwargs: Any) -> bool:
         """For work already durable in PostgreSQL: a failure only delays it

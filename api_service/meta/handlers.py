@@ -1,6 +1,8 @@
 """GET /help (and /<scope>/help), /llms.txt, /healthz, /readyz."""
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from api_service.auth import Principal
@@ -72,7 +74,7 @@ async def readyz(request: web.Request) -> web.Response:
     except Exception as exc:  # any failure means not ready
         checks["postgres"] = f"unavailable: {type(exc).__name__}"
     try:
-        await conns.redis.ping()
+        await asyncio.wait_for(conns.redis.ping(), READY_ACQUIRE_SECONDS)
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"unavailable: {type(exc).__name__}"
