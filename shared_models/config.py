@@ -80,6 +80,9 @@ class Config:
     export_max_per_shop: int = 2
     export_max_concurrent: int = 5
     export_stall_seconds: float = 30.0
+    # API (`backinstock api`): a request's head, then its body, must arrive within these.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
     # API: a rate-limit check waits this long for Redis, then lets the request through.
     rate_limit_redis_timeout_seconds: float = 0.25
     smtp_url: str | None = field(default=None, repr=False)
@@ -129,6 +132,8 @@ class Config:
             export_max_per_shop=_int(env, "EXPORT_MAX_PER_SHOP", 2),
             export_max_concurrent=_int(env, "EXPORT_MAX_CONCURRENT", max(1, _int(env, "DB_POOL_MAX", 10) // 2)),
             export_stall_seconds=_float(env, "EXPORT_STALL_SECONDS", 30.0),
+            header_timeout_seconds=_float(env, "HEADER_TIMEOUT_SECONDS", 10.0),
+            body_timeout_seconds=_float(env, "BODY_TIMEOUT_SECONDS", 30.0),
             rate_limit_redis_timeout_seconds=_float(env, "RATE_LIMIT_REDIS_TIMEOUT_SECONDS", 0.25),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM") or "alerts@backinstock.local",
