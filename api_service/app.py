@@ -25,7 +25,7 @@ from api_service.routing import RATE_LIMITER, make_handler
 from shared_models import breaker
 from shared_models.config import Config
 from shared_models.db import create_pool
-from shared_models.queue import Queue
+from shared_models.queue import ENQUEUE_TIMEOUT, Queue
 
 CONFIG = web.AppKey("config", Config)
 MAX_BODY = 1024 * 1024
@@ -47,7 +47,7 @@ async def connections_ctx(app: web.Application) -> AsyncIterator[None]:
     # Short: the API's Redis calls (rate limits, /readyz) must not wait on a hung Redis.
     redis = Redis.from_url(config.redis_url, socket_connect_timeout=1, socket_timeout=1)
     breaker.for_client(redis, config.rate_limit_redis_timeout_seconds)
-    queue = Queue(config.redis_url, config.queue_name)
+    queue = Queue(config.redis_url, config.queue_name, timeout=ENQUEUE_TIMEOUT)
     conns = Connections(config=config, pool=pool, redis=redis, queue=queue)
     app[CONNECTIONS] = conns
     app[RATE_LIMITER] = RateLimiter(redis, config.rate_limit_per_second, config.rate_limit_burst)

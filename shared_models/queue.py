@@ -26,8 +26,10 @@ MERCHANT_ALERT = "merchant_alert"  # (shop_id, kind, key): high demand, usage wa
 
 
 # arq's pool has no socket timeout: a hung Redis (SIGSTOP, black-holed) would
-# hold an enqueue until TCP gives up. Past this the enqueue fails; the work is
-# already a row in PostgreSQL that the dispatcher's sweep re-enqueues.
+# hold an enqueue until TCP gives up. The API's queue gives up after this (its
+# work is already a row in PostgreSQL that the dispatcher's sweep re-enqueues)
+# and then skips Redis for a few seconds. The dispatcher's queue waits as before:
+# a dispatcher stalled on Redis delays nobody's request.
 ENQUEUE_TIMEOUT = 0.75
 
 
@@ -36,14 +38,14 @@ class QueueUnavailable(Exception):
 
 
 class Queue:
-    def __init__(self, redis_url: str, queue_name: str):
+    def __init__(self, redis_url: str, queue_name: str, *, timeout: float | None = None):
         self.settings = RedisSettings.from_dsn(redis_url)
         self.settings.conn_timeout = 2
         self.settings.conn_retries = 0
         self.queue_name = queue_name
         self._pool: ArqRedis | None = None
         self._lock = asyncio.Lock()
-        self._breaker = Breaker(ENQUEUE_TIMEOUT)
+        self._breaker = Breaker(timeout) if timeout else None
 
     async def pool(self) -> ArqRedis:
         if self._pool is None:
@@ -54,14 +56,17 @@ class Queue:
 
     async def enqueue(self, function: str, *args: Any, defer_by: float | None = None,
                       job_id: str | None = None) -> None:
-        if self._breaker.open:
+        breaker = self._breaker
+        if breaker is not None and breaker.open:
             raise QueueUnavailable("queue unavailable: Redis hung a moment ago")
         try:
             await asyncio.wait_for(self._enqueue(function, *args, defer_by=defer_by, job_id=job_id),
-                                   ENQUEUE_TIMEOUT)
+                                   breaker.timeout if breaker is not None else None)
         except asyncio.TimeoutError:
-            self._breaker.trip()
-            raise QueueUnavailable(f"queue unavailable: no answer within {ENQUEUE_TIMEOUT:g} s") from None
+            if breaker is None:
+                raise QueueUnavailable("queue unavailable: timed out") from None
+            breaker.trip()
+            raise QueueUnavailable(f"queue unavailable: no answer within {breaker.timeout:g} s") from None
         except (RedisError, OSError) as exc:
             raise QueueUnavailable(f"queue unavailable: {exc}") from exc
 
