@@ -91,7 +91,7 @@ async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[Column
     response = _csv_response(filename)
     started = False
 
-    stall = call.conns.config.export_stall_seconds
+    stall = call.conns.config.export_stall_seconds or None  # 0: no limit
 
     async def sink(chunk: bytes) -> None:
         nonlocal started
@@ -104,7 +104,7 @@ async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[Column
         try:
             await asyncio.wait_for(response.write(chunk), stall)
         except TimeoutError:
-            raise ExportStalled(f"the client read nothing for {stall:g} s") from None
+            raise ExportStalled(f"the client read nothing for {stall} s") from None
 
     with request.app[EXPORT_SLOTS].slot(call.shop.shop_id):  # 429 above a cap, before any connection
         try:
