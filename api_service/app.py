@@ -46,8 +46,8 @@ async def connections_ctx(app: web.Application) -> AsyncIterator[None]:
                              acquire_timeout=config.db_acquire_timeout_seconds)
     # Short: the API's Redis calls (rate limits, /readyz) must not wait on a hung Redis.
     redis = Redis.from_url(config.redis_url, socket_connect_timeout=1, socket_timeout=1)
-    breaker.for_client(redis, config.rate_limit_redis_timeout_seconds)
-    queue = Queue(config.redis_url, config.queue_name, timeout=ENQUEUE_TIMEOUT)
+    hung = breaker.for_client(redis, config.rate_limit_redis_timeout_seconds)
+    queue = Queue(config.redis_url, config.queue_name, timeout=ENQUEUE_TIMEOUT, breaker=hung)
     conns = Connections(config=config, pool=pool, redis=redis, queue=queue)
     app[CONNECTIONS] = conns
     app[RATE_LIMITER] = RateLimiter(redis, config.rate_limit_per_second, config.rate_limit_burst)

@@ -38,14 +38,19 @@ class QueueUnavailable(Exception):
 
 
 class Queue:
-    def __init__(self, redis_url: str, queue_name: str, *, timeout: float | None = None):
+    def __init__(self, redis_url: str, queue_name: str, *, timeout: float | None = None,
+                 breaker: Breaker | None = None):
         self.settings = RedisSettings.from_dsn(redis_url)
         self.settings.conn_timeout = 2
         self.settings.conn_retries = 0
         self.queue_name = queue_name
         self._pool: ArqRedis | None = None
         self._lock = asyncio.Lock()
+        self._timeout = timeout
         self._breaker = Breaker(timeout) if timeout else None
+        # The API's rate limits' breaker: once they found Redis hung, enqueues skip it too
+        # (a slow enqueue only opens our own: it never turns the rate limits off).
+        self._shared = breaker
 
     async def pool(self) -> ArqRedis:
         if self._pool is None:
@@ -57,16 +62,16 @@ class Queue:
     async def enqueue(self, function: str, *args: Any, defer_by: float | None = None,
                       job_id: str | None = None) -> None:
         breaker = self._breaker
-        if breaker is not None and breaker.open:
+        if (breaker is not None and breaker.open) or (self._shared is not None and self._shared.open):
             raise QueueUnavailable("queue unavailable: Redis hung a moment ago")
         try:
             await asyncio.wait_for(self._enqueue(function, *args, defer_by=defer_by, job_id=job_id),
-                                   breaker.timeout if breaker is not None else None)
+                                   self._timeout)
         except asyncio.TimeoutError:
             if breaker is None:
                 raise QueueUnavailable("queue unavailable: timed out") from None
             breaker.trip()
-            raise QueueUnavailable(f"queue unavailable: no answer within {breaker.timeout:g} s") from None
+            raise QueueUnavailable(f"queue unavailable: no answer within {self._timeout:g} s") from None
         except (RedisError, OSError) as exc:
             raise QueueUnavailable(f"queue unavailable: {exc}") from exc
 
