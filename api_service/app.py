@@ -21,11 +21,13 @@ from api_service.v1 import routes as v1_routes
 from api_service.webhooks import handlers as webhooks
 from api_service.ratelimit import RateLimiter
 from api_service.registry import BASE_PATH, Action, all_actions
+from api_service.reports.export_slots import EXPORT_SLOTS, ExportSlots
 from api_service.routing import RATE_LIMITER, make_handler
+from shared_models import breaker
 from shared_models.chains import Chains
 from shared_models.config import Config
 from shared_models.db import create_pool
-from shared_models.queue import Queue
+from shared_models.queue import ENQUEUE_TIMEOUT, Queue
 
 CONFIG = web.AppKey("config", Config)
 CHAINS = web.AppKey("chains", Chains)
@@ -43,9 +45,12 @@ ERRORS_SCHEMA = {
 
 async def connections_ctx(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    pool = await create_pool(config.database_url, min_size=config.db_pool_min, max_size=config.db_pool_max)
-    redis = Redis.from_url(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
-    queue = Queue(config.redis_url, config.queue_name)
+    pool = await create_pool(config.database_url, min_size=config.db_pool_min, max_size=config.db_pool_max,
+                             acquire_timeout=config.db_acquire_timeout_seconds)
+    # Short: the API's Redis calls (rate limits, /readyz) must not wait on a hung Redis.
+    redis = Redis.from_url(config.redis_url, socket_connect_timeout=1, socket_timeout=1)
+    hung = breaker.for_client(redis, config.rate_limit_redis_timeout_seconds)
+    queue = Queue(config.redis_url, config.queue_name, timeout=ENQUEUE_TIMEOUT, breaker=hung)
     conns = Connections(config=config, pool=pool, redis=redis, queue=queue, chains=app[CHAINS])
     app[CONNECTIONS] = conns
     app[RATE_LIMITER] = RateLimiter(redis, config.rate_limit_per_second, config.rate_limit_burst)
@@ -105,6 +110,7 @@ def create_app(config: Config, actions: list[Action] | None = None) -> web.Appli
     app[CONFIG] = config
     # Read here so that a bad DISPATCH_* value stops create_app, not a notify call.
     app[CHAINS] = Chains.from_env()
+    app[EXPORT_SLOTS] = ExportSlots(config.export_max_per_shop, config.export_max_concurrent)
     app.cleanup_ctx.append(connections_ctx)
     actions = all_actions() if actions is None else actions
     meta.add_routes(app, actions)

@@ -15,6 +15,7 @@ from api_service.observability.request_ids import HEADER as REQUEST_ID_HEADER, R
 from api_service.public.pages import error_page, wants_html
 from api_service.registry import BASE_PATH
 from api_service.routing import RATE_HEADERS, authorize, json_response
+from shared_models.db import PoolBusy
 
 log = logging.getLogger("backinstock.api")
 
@@ -101,12 +102,28 @@ async def _answer(request: web.Request, handler) -> web.StreamResponse:
     except RedisConnectionError:
         log.exception("redis unavailable on %s %s", request.method, _route(request))
         return json_response({"errors": ["The queue (Redis) is unavailable, try again shortly"]}, 503)
+    except ConnectionResetError:
+        if request.transport is not None and not request.transport.is_closing():
+            return _database_unavailable(request)
+        # The client's connection closed under a body read: gone, or cut by
+        # BODY_TIMEOUT_SECONDS (api_service/http_errors.py). Nobody to answer.
+        log.info("client connection lost on %s %s", request.method, _route(request))
+        return json_response({"errors": ["Request not received in time"]}, 408)
+    except PoolBusy as exc:
+        # Not a fault of PostgreSQL: every connection is held; no traceback per request.
+        log.warning("database pool busy on %s %s: %s", request.method, _route(request), exc)
+        return json_response({"errors": ["Every database connection is busy, try again shortly"]}, 503,
+                             {"Retry-After": "1"})
     except _DB_DOWN:
-        log.exception("database unavailable on %s %s", request.method, _route(request))
-        return json_response({"errors": ["The database is unavailable, try again shortly"]}, 503)
+        return _database_unavailable(request)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, _route(request))
         return json_response({"errors": ["Internal server error"]}, 500)
+
+
+def _database_unavailable(request: web.Request) -> web.Response:
+    log.exception("database unavailable on %s %s", request.method, _route(request))
+    return json_response({"errors": ["The database is unavailable, try again shortly"]}, 503)
 
 
 async def add_common_headers(request: web.Request, response: web.StreamResponse) -> None:

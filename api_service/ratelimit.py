@@ -1,6 +1,7 @@
 """Token bucket per API key (or client address) in Redis, failing open."""
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from shared_models import breaker
 
 log = logging.getLogger("backinstock.ratelimit")
 
@@ -50,13 +53,18 @@ class RateLimiter:
         self.per_second = per_second
         self.burst = burst
         self._script = redis.register_script(TOKEN_BUCKET)
+        self._breaker = breaker.for_client(redis)
 
     async def hit(self, bucket: str, cost: int = 1) -> Decision:
+        if self._breaker.open:  # Redis hung a moment ago: no wait at all
+            return Decision(True, self.burst, self.burst, 0)
         try:
-            allowed, remaining, wait = await self._script(
+            allowed, remaining, wait = await asyncio.wait_for(self._script(
                 keys=[f"bis:rl:{bucket}"], args=[self.per_second, self.burst, time.time(), cost]
-            )
-        except (RedisError, OSError) as exc:
+            ), self._breaker.timeout)  # a hung Redis refuses nothing: fail open past this
+        except (RedisError, OSError, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError):
+                self._breaker.trip()
             log.warning("rate limiter unavailable, letting request through: %s", exc)
             return Decision(True, self.burst, self.burst, 0)
         return Decision(bool(allowed), self.burst, int(remaining), max(1, math.ceil(float(wait))))

@@ -47,7 +47,7 @@ class BenchEnv:
 
     def process_env(self, **extra: str) -> dict[str, str]:
         return {**os.environ, "DATABASE_URL": self.db_url, "REDIS_URL": self.redis_url,
-                "SECRET_KEY": "bench-secret", "RATE_LIMIT_PER_SECOND": "1000000",
+                "SECRET_KEY": "bench-secret-0123456789abcdef0123456789", "ALLOW_CONSOLE_PROVIDERS": "1", "RATE_LIMIT_PER_SECOND": "1000000",
                 "RATE_LIMIT_BURST": "1000000", "LOG_LEVEL": "WARNING", "DB_POOL_MAX": "20", **extra}
 
     async def spawn(self, *args: str, **extra: str) -> asyncio.subprocess.Process:

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from shared_models.context import Connections
 from shared_models.log_context import bound
-from dispatcher.channels.factory import build_providers
+from dispatcher.channels.factory import build_providers, check_providers
 from dispatcher.merchant import merchant_alert
 from dispatcher.metrics import serve_metrics
 from dispatcher.optin import send_optin
@@ -196,5 +196,6 @@ def main(concurrency: int = 10) -> int:
     """`backinstock dispatcher`: 0 after SIGTERM/SIGINT, 1 when Redis stayed
     unreachable past DISPATCHER_REDIS_GRACE_SECONDS (a supervisor restarts it)."""
     config = Config.from_env(required=("DATABASE_URL", "REDIS_URL", "SECRET_KEY"))
+    check_providers(config)
     options = ProcessOptions.from_env()
     return aio.run(serve(config, options, concurrency))

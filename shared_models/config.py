@@ -34,6 +34,26 @@ def _float(env: dict, name: str, default: float) -> float:
         raise MissingConfig(f"{name} (must be a number, got {raw!r})") from None
 
 
+def _flag(env: dict, name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise MissingConfig(f"{name} (must be 1 or 0, got {raw!r})")
+
+
+MIN_SECRET_BYTES = 32
+
+
+def _check_secret(secret: str) -> None:
+    """A short key makes every signed link (unsubscribe, opt-in, click) guessable offline."""
+    size = len(secret.encode())
+    if size < MIN_SECRET_BYTES:
+        raise MissingConfig(f"SECRET_KEY (must be at least {MIN_SECRET_BYTES} bytes outside "
+                            f"`backinstock dev`, got {size})")
+
+
 def _api_version(raw: str) -> str:
     """Shopify's versions are YYYY-MM (or `unstable`); anything else would build a wrong URL."""
     if raw == "unstable" or re.fullmatch(r"20\d\d-(01|04|07|10)", raw):
@@ -53,6 +73,18 @@ class Config:
     rate_limit_burst: int = 40
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # API: longest wait for a free pool connection before answering 503.
+    db_acquire_timeout_seconds: float = 5.0
+    # CSV exports (api_service/reports/export_slots.py): caps, and how long one
+    # chunk may wait for a client that stopped reading before the export is cut.
+    export_max_per_shop: int = 2
+    export_max_concurrent: int = 5
+    export_stall_seconds: float = 30.0
+    # API (`backinstock api`): a request's head, then its body, must arrive within these.
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    # API: a rate-limit check waits this long for Redis, then lets the request through.
+    rate_limit_redis_timeout_seconds: float = 0.25
     smtp_url: str | None = field(default=None, repr=False)
     mail_from: str = "alerts@backinstock.local"
     smtp_max_per_second: float = 50.0
@@ -69,6 +101,10 @@ class Config:
     queue_name: str = "backinstock:queue"
     # Shopify webhooks triggered longer ago than this are refused as replays (0: no limit).
     webhook_replay_window_seconds: float = 86400.0
+    # Console providers only log messages: only under `backinstock dev`
+    # (BACKINSTOCK_DEV=1, which dev sets for its children) or ALLOW_CONSOLE_PROVIDERS=1.
+    allow_console_providers: bool = False
+    dev: bool = False
 
     @classmethod
     def from_env(cls, env: dict | None = None, *, required: tuple[str, ...] = ("DATABASE_URL",)) -> "Config":
@@ -76,6 +112,9 @@ class Config:
         for name in required:
             if not env.get(name):
                 raise MissingConfig(name)
+        dev = _flag(env, "BACKINSTOCK_DEV")
+        if "SECRET_KEY" in required and not dev:
+            _check_secret(env.get("SECRET_KEY") or "")
         port = _int(env, "PORT", 8080)
         host = env.get("HOST") or "127.0.0.1"
         return cls(
@@ -89,6 +128,13 @@ class Config:
             rate_limit_burst=_int(env, "RATE_LIMIT_BURST", 40),
             db_pool_min=_int(env, "DB_POOL_MIN", 1),
             db_pool_max=_int(env, "DB_POOL_MAX", 10),
+            db_acquire_timeout_seconds=_float(env, "DB_ACQUIRE_TIMEOUT_SECONDS", 5.0),
+            export_max_per_shop=_int(env, "EXPORT_MAX_PER_SHOP", 2),
+            export_max_concurrent=_int(env, "EXPORT_MAX_CONCURRENT", max(1, _int(env, "DB_POOL_MAX", 10) // 2)),
+            export_stall_seconds=_float(env, "EXPORT_STALL_SECONDS", 30.0),
+            header_timeout_seconds=_float(env, "HEADER_TIMEOUT_SECONDS", 10.0),
+            body_timeout_seconds=_float(env, "BODY_TIMEOUT_SECONDS", 30.0),
+            rate_limit_redis_timeout_seconds=_float(env, "RATE_LIMIT_REDIS_TIMEOUT_SECONDS", 0.25),
             smtp_url=env.get("SMTP_URL") or None,
             mail_from=env.get("MAIL_FROM") or "alerts@backinstock.local",
             smtp_max_per_second=_float(env, "SMTP_MAX_PER_SECOND", 50.0),
@@ -103,4 +149,6 @@ class Config:
             shopify_reconcile_minutes=_float(env, "SHOPIFY_RECONCILE_MINUTES", 15.0),
             queue_name=env.get("QUEUE_NAME") or "backinstock:queue",
             webhook_replay_window_seconds=_float(env, "WEBHOOK_REPLAY_WINDOW_SECONDS", 86400.0),
+            allow_console_providers=dev or _flag(env, "ALLOW_CONSOLE_PROVIDERS"),
+            dev=dev,
         )

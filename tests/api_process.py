@@ -16,7 +16,8 @@ from shared_models.embedded import free_port
 SCRIPT = Path(sys.executable).parent / "backinstock"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "api_service.cli"]
 # Inherited values of these would point the process somewhere else.
-CONFIG_VARS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "HOST", "PORT", "PUBLIC_URL")
+CONFIG_VARS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "HOST", "PORT", "PUBLIC_URL",
+               "ALLOW_CONSOLE_PROVIDERS", "BACKINSTOCK_DEV")
 
 
 def process_env(env: dict[str, str]) -> dict[str, str]:

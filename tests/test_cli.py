@@ -23,7 +23,8 @@ COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "api_serv
 HELP = "/api/v2/external/help"
 SHOP_KEYS = {"shop_id", "domain", "plan", "api_key", "webhook_secret"}
 # Inherited values of these would leak into "missing variable" tests.
-CONFIG_VARS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "HOST", "PORT", "PUBLIC_URL")
+CONFIG_VARS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "HOST", "PORT", "PUBLIC_URL",
+               "ALLOW_CONSOLE_PROVIDERS", "BACKINSTOCK_DEV")
 
 
 @dataclass
@@ -209,6 +210,21 @@ async def test_migrate_applies_everything_once(env, pg_base_url):
 
 async def test_dispatcher_refuses_missing_configuration():
     (await cli({}, "dispatcher")).assert_refused("DATABASE_URL")
+
+
+async def test_dispatcher_without_an_email_provider_refuses_outside_dev(env):
+    # Issue 13 §8: the console would "send" alerts to the log and count them.
+    no_opt_in = {k: v for k, v in env.items() if k != "ALLOW_CONSOLE_PROVIDERS"}
+    (await cli(no_opt_in, "dispatcher")).assert_refused("SMTP_URL", "ALLOW_CONSOLE_PROVIDERS")
+    (await cli({**no_opt_in, "ALLOW_CONSOLE_PROVIDERS": "0"}, "dispatcher")).assert_refused("SMTP_URL")
+
+
+@pytest.mark.parametrize("command", [["api"], ["dispatcher"]])
+async def test_short_secret_key_is_refused_outside_dev(env, command):
+    short = "x" * 31  # 31 bytes: one short of the minimum
+    (await cli({**env, "SECRET_KEY": short}, *command)).assert_refused("SECRET_KEY", "32 bytes", "got 31")
+    # Counted in bytes: 11 two-byte characters are 22 bytes.
+    (await cli({**env, "SECRET_KEY": "é" * 11}, *command)).assert_refused("SECRET_KEY", "got 22")
 
 
 def free_port() -> int:

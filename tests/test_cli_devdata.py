@@ -87,7 +87,7 @@ async def test_commands_use_the_running_dev_and_shell_env_prints_its_servers(tmp
             shell = await cli(env, "shell-env")
             assert shell.code == 0, shell.err
             exports = dict(shlex.split(line)[1].split("=", 1) for line in shell.out.splitlines())
-            assert set(exports) == {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "BACKINSTOCK_API_URL"}
+            assert set(exports) == {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "BACKINSTOCK_DEV", "BACKINSTOCK_API_URL"}
             assert exports["BACKINSTOCK_API_URL"] == started["api_url"]
             conn = await asyncpg.connect(exports["DATABASE_URL"])
             try:

@@ -369,7 +369,7 @@ def _config(**env: str) -> Config:
 
 
 async def test_factory_picks_providers_from_config():
-    providers = build_providers(_config())
+    providers = build_providers(_config(ALLOW_CONSOLE_PROVIDERS="1"))
     assert {c: p.name for c, p in providers.items()} == {"email": "console", "sms": "console", "push": "console"}
     providers = build_providers(_config(
         SMTP_URL="smtp://u:p@127.0.0.1:2525", TWILIO_ACCOUNT_SID="AC1", TWILIO_AUTH_TOKEN="t",
@@ -378,9 +378,24 @@ async def test_factory_picks_providers_from_config():
     await close_providers(providers)
 
 
+async def test_console_only_when_allowed():
+    # Issue 13 §8: outside dev, no email provider is a refusal to start; an
+    # SMS or push channel without one fails its sends rather than logging them.
+    with pytest.raises(MissingConfig, match="SMTP_URL"):
+        build_providers(_config())
+    providers = build_providers(_config(SMTP_URL="smtp://u:p@127.0.0.1:2525"))
+    assert {c: p.name for c, p in providers.items()} == {"email": "smtp", "sms": "unconfigured",
+                                                         "push": "unconfigured"}
+    with pytest.raises(PermanentError, match="no sms provider"):
+        await providers["sms"].send(Message(channel="sms", to="+15005550006", text="hi"))
+    await close_providers(providers)
+    dev = build_providers(_config(BACKINSTOCK_DEV="1"))
+    assert {p.name for p in dev.values()} == {"console"}
+
+
 def test_factory_refuses_half_configured_twilio_and_bad_smtp_url():
     with pytest.raises(MissingConfig, match="TWILIO_AUTH_TOKEN"):
-        build_providers(_config(TWILIO_ACCOUNT_SID="AC1", TWILIO_FROM="+15005550001"))
+        build_providers(_config(ALLOW_CONSOLE_PROVIDERS="1", TWILIO_ACCOUNT_SID="AC1", TWILIO_FROM="+15005550001"))
     with pytest.raises(MissingConfig, match="SMTP_URL"):
         build_providers(_config(SMTP_URL="mail.example.com"))
 

@@ -96,7 +96,8 @@ async def served(pg_base_url, template_db, redis_url, tmp_path_factory):
     await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
     unlimited = {"RATE_PER_SECOND": "100000", "RATE_BURST": "100000"}
     env = {"DATABASE_URL": with_database(pg_base_url, name), "REDIS_URL": redis_url,
-           "SECRET_KEY": "test-secret", **{f"RATE_LIMIT_{k[5:]}": v for k, v in unlimited.items()},
+           "SECRET_KEY": "test-secret-0123456789abcdef0123456789", "ALLOW_CONSOLE_PROVIDERS": "1",
+           **{f"RATE_LIMIT_{k[5:]}": v for k, v in unlimited.items()},
            **{f"STOREFRONT_{scope}_{k}": v for scope in ("SHOP", "ADDRESS", "CONTACT")
               for k, v in unlimited.items()}}
     api = ApiProcess(env, tmp_path_factory.mktemp("schemathesis") / "api.log")

@@ -67,7 +67,8 @@ async def serve(config: Config) -> None:
     app.on_response_prepare.append(in_flight.on_prepare)
     # access_log=None: the app logs each request itself (request id, route
     # template): aiohttp's line would carry raw paths, and links hold tokens.
-    runner = EnvelopeRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None)
+    runner = EnvelopeRunner(app, handle_signals=False, shutdown_timeout=SHUTDOWN_TIMEOUT, access_log=None,
+                            header_timeout=config.header_timeout_seconds, body_timeout=config.body_timeout_seconds)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

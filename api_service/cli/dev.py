@@ -242,6 +242,8 @@ def run(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, _interrupt)
     env = dict(os.environ)
+    # Marks dev and its children: console providers allowed, any SECRET_KEY accepted.
+    env["BACKINSTOCK_DEV"] = "1"
     with ExitStack() as stack:
         if not env.get("DATABASE_URL"):
             env["DATABASE_URL"] = start_embedded_postgres(data_dir / "pg", stack)

@@ -62,7 +62,7 @@ def attach_database(stack: ExitStack) -> str:
 def shell_env(args: argparse.Namespace) -> int:
     """`export` lines for the servers of a running `backinstock dev`, for
     `eval "$(make shell-env)"`: DATABASE_URL, REDIS_URL, BACKINSTOCK_API_URL
-    and SECRET_KEY (dev's, so a dispatcher started by hand signs links as
+    SECRET_KEY and BACKINSTOCK_DEV (dev's, so a dispatcher started by hand signs links as
     dev's does). dev records them in dev.json while it runs."""
     data_dir = data_root()
     running = demo.load_state(data_dir).get("running")
@@ -77,7 +77,8 @@ def shell_env(args: argparse.Namespace) -> int:
 
 
 def record_running(data_dir: Path, state: dict, env: dict[str, str], api_url: str) -> None:
-    names = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+    # BACKINSTOCK_DEV: a dispatcher started by hand gets dev's console providers too.
+    names = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "BACKINSTOCK_DEV")
     state["running"] = {"pid": os.getpid(),
                         "env": {**{n: env[n] for n in names if env.get(n)}, "BACKINSTOCK_API_URL": api_url}}
     demo.save_state(data_dir, state)

@@ -1,6 +1,8 @@
 """GET /help (and /<scope>/help), /llms.txt, /healthz, /readyz."""
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from api_service.auth import Principal
@@ -58,16 +60,21 @@ async def healthz(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
+READY_ACQUIRE_SECONDS = 1.0
+
+
 async def readyz(request: web.Request) -> web.Response:
     conns = request.app[CONNECTIONS]
     checks = {}
     try:
-        await conns.pool.fetchval("SELECT 1", timeout=2)
+        # Its own short acquisition: with every connection held, "not ready" at once.
+        async with conns.pool.acquire(timeout=READY_ACQUIRE_SECONDS) as conn:
+            await conn.fetchval("SELECT 1", timeout=2)
         checks["postgres"] = "ok"
     except Exception as exc:  # any failure means not ready
         checks["postgres"] = f"unavailable: {type(exc).__name__}"
     try:
-        await conns.redis.ping()
+        await asyncio.wait_for(conns.redis.ping(), READY_ACQUIRE_SECONDS)
         checks["redis"] = "ok"
     except Exception as exc:
         checks["redis"] = f"unavailable: {type(exc).__name__}"

@@ -5,6 +5,7 @@ whatever the size. Cells a spreadsheet would run as formulas are neutralised
 in SQL (report_csv_cell) before COPY sees them."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -14,6 +15,7 @@ import asyncpg
 from aiohttp import web
 
 from api_service.context import Call
+from api_service.reports.export_slots import EXPORT_SLOTS
 from api_service.reports.manifest import Column
 from shared_models import rollups
 
@@ -74,6 +76,10 @@ def _csv_response(filename: str) -> web.StreamResponse:
     })
 
 
+class ExportStalled(ConnectionError):
+    """The client stopped reading: the export is cut, its connection released."""
+
+
 async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[Column], filename: str
                      ) -> web.StreamResponse:
     request = call.request
@@ -81,32 +87,45 @@ async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[Column
     response = _csv_response(filename)
     started = False
 
+    stall = call.conns.config.export_stall_seconds or None  # 0: no limit
+
     async def sink(chunk: bytes) -> None:
         nonlocal started
         if not started:  # headers go out with the first bytes: an error before that is a normal 5xx
             await response.prepare(request)
             started = True
             chunk = _bom(call) + chunk
-        await response.write(chunk)
+        # write() waits while the socket's buffers are full: a client that stops
+        # reading would hold the connection (and its COPY) for as long as it likes.
+        try:
+            await asyncio.wait_for(response.write(chunk), stall)
+        except TimeoutError:
+            raise ExportStalled(f"the client read nothing for {stall} s") from None
 
-    try:
-        async with call.pool.acquire() as conn:
-            await rollups.fold(conn, call.shop.shop_id)
-            async with conn.transaction(isolation="repeatable_read", readonly=True):
-                await conn.execute(EXPORT_SETTINGS)
-                await conn.copy_from_query(csv_query(sql, columns), *args, output=sink, format="csv",
-                                           header=True, timeout=COPY_TIMEOUT)
-    except (ConnectionError, asyncpg.PostgresError, OSError) as exc:
+    with request.app[EXPORT_SLOTS].slot(call.shop.shop_id):  # 429 above a cap, before any connection
+        try:
+            async with call.pool.acquire() as conn:
+                await rollups.fold(conn, call.shop.shop_id)
+                async with conn.transaction(isolation="repeatable_read", readonly=True):
+                    await conn.execute(EXPORT_SETTINGS)
+                    await conn.copy_from_query(csv_query(sql, columns), *args, output=sink, format="csv",
+                                               header=True, timeout=COPY_TIMEOUT)
+        except (ConnectionError, asyncpg.PostgresError, OSError) as exc:
+            if not started:
+                raise
+            # The status line is gone; a truncated chunked body tells the client.
+            log.warning("CSV export %s stopped after it started: %s", filename, exc)
+            if request.transport is not None:
+                request.transport.close()
+            return response
         if not started:
-            raise
-        # The status line is gone; a truncated chunked body tells the client.
-        log.warning("CSV export %s stopped after it started: %s", filename, exc)
-        if request.transport is not None:
-            request.transport.close()
-        return response
-    if not started:
-        await response.prepare(request)
-    await response.write_eof()
+            await response.prepare(request)
+        try:
+            await asyncio.wait_for(response.write_eof(), stall)
+        except (TimeoutError, ConnectionError, OSError) as exc:  # the client gone or not reading
+            log.warning("CSV export %s not finished: %s", filename, type(exc).__name__)
+            if request.transport is not None:
+                request.transport.close()
     return response
 
 
