@@ -11,27 +11,16 @@ import uuid
 from pathlib import Path
 
 import pytest
-import pytest_asyncio
-from playwright.async_api import async_playwright
 
 from api_service.app import create_app
+from tests.browser import browser  # noqa: F401  (the fixture)
 from tests.test_public_pages import SIGNUP_STATE, seed, sign
 
-CHROMIUM = "/usr/bin/chromium"
 WIDTHS = (390, 1280)
 SHOP_NAME = "Maison Café"
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
-@pytest_asyncio.fixture
-async def browser():
-    async with async_playwright() as pw:
-        # --no-sandbox: these machines run tests as root, where Chromium's sandbox won't start.
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
+from tests.browser import browser  # noqa: F401  (the fixture)
 from tests.storefront_pages import SERVICE, SampleShop, route_to
 
-CHROMIUM = "/usr/bin/chromium"
 # The widget's DOM events, reported to the test through a binding (no eval:
 # it works under the strict CSP page too).
 EVENTS = """() => {
@@ -27,15 +27,6 @@ EVENTS = """() => {
 }"""
 
 
-@pytest_asyncio.fixture
-async def browser():
-    async with async_playwright() as pw:
-        # --no-sandbox: these machines run tests as root, where Chromium's sandbox won't start.
-        chromium = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest_asyncio.fixture
