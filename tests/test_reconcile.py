@@ -69,15 +69,20 @@ async def test_a_restock_whose_webhook_never_came_is_alerted_once(client, api, p
         # Location 1's 0 was not stored yet (the catalog's quantity stood for it): stored, no restock.
         assert rt.metrics.reconcile.labels("differences")._value.get() == 2
 
-        # The late webhook for the same level, and a pass that finds nothing new: nobody alerted again.
-        status, body = await send_webhook(client, shop, "inventory_levels/update",
-                                          inventory_update(7001, 6, location=2, updated_at="2026-11-30T10:00:00Z"))
-        assert status == 200, body
+        # The late webhooks for that level (sent before the pass read it, and the very same
+        # change), and a pass that finds nothing new: nobody is alerted again.
+        for updated_at in ("2026-11-30T10:00:00Z", "2026-12-01T10:00:00Z"):
+            status, body = await send_webhook(client, shop, "inventory_levels/update",
+                                              inventory_update(7001, 6, location=2, updated_at=updated_at))
+            assert status == 200, body
         await reconcile_all(rt)
-        await wait_for(lambda: _processed(pool, shop), what="the webhook handled")
+        await wait_for(lambda: _processed(pool, shop), what="the webhooks handled")
+        await wait_for(lambda: _settled(pool, shop), what="no send job left")
     assert len(await sent(pool, shop)) == 2
-    outcome = await pool.fetchval("SELECT outcome FROM webhook_events WHERE shop_id = $1", shop.shop_id)
-    assert outcome == "ignored: older than the stored level"
+    outcomes = await pool.fetch("SELECT outcome FROM webhook_events WHERE shop_id = $1 ORDER BY received_at",
+                                shop.shop_id)
+    assert [r["outcome"] for r in outcomes] == ["ignored: older than the stored level", "level stored"]
+    assert await pool.fetchval("SELECT count(*) FROM restocks WHERE shop_id = $1", shop.shop_id) == 1
     assert shopify.calls[0]["version"] == config.shopify_api_version
     assert await pool.fetchval("SELECT reconciled_at FROM shops WHERE shop_id = $1", shop.shop_id) is not None
 
@@ -85,6 +90,11 @@ async def test_a_restock_whose_webhook_never_came_is_alerted_once(client, api, p
 async def _n_sent(pool, shop, n):
     rows = await sent(pool, shop)
     return rows if len(rows) >= n else None
+
+
+async def _settled(pool, shop):
+    return not await pool.fetchval("SELECT count(*) FROM jobs WHERE shop_id = $1 AND status IN ('queued', 'running')",
+                                   shop.shop_id)
 
 
 async def _processed(pool, shop):
