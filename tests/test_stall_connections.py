@@ -80,7 +80,7 @@ async def test_a_hundred_half_sent_requests_are_all_closed_and_others_served(api
         # Meanwhile complete requests are served at once.
         before = time.monotonic()
         assert (await loop.run_in_executor(None, answered, api.port)).startswith(b"HTTP/1.1 200")
-        assert time.monotonic() - before < 1.0
+        assert time.monotonic() - before < 4.0  # served, not left waiting behind them (4: a loaded CI)
         took = await asyncio.gather(*(loop.run_in_executor(None, closed_after, s, started) for s in sockets))
     finally:
         for sock in sockets:

@@ -12,6 +12,7 @@ import time
 
 import aiohttp
 
+from tests.timing import assert_responsive
 from tests.api_process import ApiProcess
 from tests.test_reports_csv_stream import SEED_CUSTOMER, SEED_SIGNUPS, SEED_VARIANTS
 
@@ -79,7 +80,7 @@ async def test_stalled_exports_never_stall_another_shop(env, pool, make_shop, tm
         stalled_at = time.monotonic()
 
         # While the two exports stall: the other shop's calls, and /readyz, answer fast.
-        slowest = 0.0
+        times = []
         async with aiohttp.ClientSession(headers={"X-Auth-Token": other.api_key}) as http:
             while time.monotonic() - stalled_at < STALL * 0.6:
                 for url in (api.url + "/api/v2/external/back_in_stock/signups",
@@ -87,8 +88,8 @@ async def test_stalled_exports_never_stall_another_shop(env, pool, make_shop, tm
                     started = time.monotonic()
                     async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as resp:
                         assert resp.status == 200, (url, resp.status, await resp.text())
-                    slowest = max(slowest, time.monotonic() - started)
-            assert slowest < 1.0, slowest
+                    times.append(time.monotonic() - started)
+            assert_responsive(times, what="another shop's calls")
             assert await pool.fetchval(BUSY) >= 2  # the two exports are still running
 
             # Cut after STALL seconds without progress: their connections are released

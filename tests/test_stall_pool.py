@@ -31,12 +31,12 @@ async def test_every_acquisition_times_out_with_503(env, redis, aiohttp_client):
             assert status == 503, (path, status, body)
             assert body == {"errors": ["Every database connection is busy, try again shortly"]}
             assert resp.headers["Retry-After"] == "1"
-            assert 0.4 < elapsed < 2.0, elapsed
+            assert 0.4 < elapsed < 4.0, elapsed  # the acquire timeout, not a hang (4: a loaded CI)
         started = time.monotonic()
         resp = await asyncio.wait_for(client.get("/readyz"), 5)
         assert resp.status == 503
         assert (await resp.json())["checks"]["postgres"].startswith("unavailable")
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < 4.0
     finally:
         for conn in held:
             await pool.release(conn)

@@ -10,7 +10,7 @@ import asyncio
 import os
 import signal
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 
 from api_service.admin import shops as admin
 from api_service.app import create_app
@@ -18,6 +18,7 @@ from api_service.context import CONNECTIONS
 from shared_models.config import Config
 from shared_models.embedded import EmbeddedRedis
 from tests.conftest import Api, ShopInfo
+from tests.timing import assert_responsive
 from tests.dispatch_support import running_workers, wait_for
 from tests.factories import signup_body
 from tests.shopify import inventory_update, send_webhook
@@ -56,31 +57,32 @@ async def test_a_hung_redis_stalls_nobody_and_loses_nothing(env, tmp_path, aioht
 
             os.kill(redis.process.pid, signal.SIGSTOP)
             stopped = True
-            frozen_at, slowest, rounds = time.monotonic(), Counter(), 0
+            frozen_at, seen, rounds = time.monotonic(), defaultdict(list), 0
             while time.monotonic() - frozen_at < FREEZE:
                 email = f"frozen{rounds}@example.com"
                 (created, _, _), t = await timed(api.post("/back_in_stock/signups", json=signup_body(
                     variant_id=5000 + rounds, email=email)))
-                slowest["create"] = max(slowest["create"], t)
+                seen["create"].append(t)
                 assert created == 201
                 (status, signup, _), t = await timed(api.get("/back_in_stock/signups", params={"email": email}))
-                slowest["read"] = max(slowest["read"], t)
+                seen["read"].append(t)
                 assert status == 200 and len(signup["signups"]) == 1
                 (status, job, _), t = await timed(api.post(
                     f"/back_in_stock/signups/{signup['signups'][0]['id']}/notify", json={}))
-                slowest["notify"] = max(slowest["notify"], t)
+                seen["notify"].append(t)
                 assert status == 202, job
                 expected[email] = 1
                 item = 7001 if rounds == 0 else 8000 + rounds  # the first one restocks 4001
                 (status, body), t = await timed(send_webhook(client, shop, "inventory_levels/update",
                                                              inventory_update(item, 5)))
-                slowest["webhook"] = max(slowest["webhook"], t)
+                seen["webhook"].append(t)
                 assert status == 200 and body["duplicate"] is False
                 rounds += 1
             print(f"\n{rounds} rounds in {FREEZE:g} s of SIGSTOP; slowest: "
-                  + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in slowest.items()))
+                  + ", ".join(f"{k} {max(v) * 1000:.0f} ms" for k, v in seen.items()))
             assert rounds >= 5
-            assert all(t < FAST for t in slowest.values()), slowest
+            for kind, times in seen.items():  # each answers within about 1 s, Redis hung or not
+                assert_responsive(times, typical=FAST, what=kind)
 
             os.kill(redis.process.pid, signal.SIGCONT)
             stopped = False
