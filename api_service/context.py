@@ -24,6 +24,7 @@ class Call:
     body: Any = None
     request: web.Request | None = None
     body_errors: dict[str, list[str]] = field(default_factory=dict)
+    request_id: str | None = None  # stored on the jobs a call starts (the dispatcher logs it)
 
     @property
     def pool(self) -> asyncpg.Pool:

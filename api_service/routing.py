@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError
 from api_service import idempotency
 from api_service.auth import Principal, authenticate, key_from_request
 from api_service.context import CONNECTIONS, Call, Reply
+from api_service.observability.request_ids import REQUEST_ID
 from shared_models.errors import (
     BadRequest,
     Forbidden,
@@ -200,7 +201,8 @@ def parse_call(action: Action, request: web.Request, principal: Principal, path:
                 raise Unprocessable.from_fields(flatten_errors(exc.messages)) from None
             body = exc.valid_data if isinstance(exc.valid_data, dict) else {}
             body_errors = flatten_errors(exc.messages)
-    return Call(request.app[CONNECTIONS], principal.shop, path, query, body, request, body_errors)
+    return Call(request.app[CONNECTIONS], principal.shop, path, query, body, request, body_errors,
+                request_id=request.get(REQUEST_ID))
 
 
 def _responses(action: Action) -> dict[str, Any]:

@@ -15,11 +15,6 @@ def current_fields() -> dict[str, Any]:
     return {key: value for key, value in _FIELDS.get().items() if value is not None}
 
 
-def current_request_id() -> str | None:
-    """The id of the request being handled, stored on the jobs it creates."""
-    value = _FIELDS.get().get("request_id")
-    return str(value) if value is not None else None
-
 
 @contextlib.contextmanager
 def bound(fields: Mapping[str, Any]) -> Iterator[None]:

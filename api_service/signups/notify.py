@@ -10,7 +10,6 @@ from typing import Any
 
 from api_service.context import Call, Reply
 from shared_models.errors import Conflict, NotFound, Unprocessable
-from shared_models.log_context import current_request_id
 from api_service.signups import queries
 from shared_models import jobs
 from shared_models.chains import start_chains
@@ -46,7 +45,7 @@ async def notify_signup(call: Call) -> Reply:
         if notified and not allow_resend:
             raise Unprocessable(ALREADY_NOTIFIED, fields={"allow_resend": [RESEND_FIELD]})
         job_id = await jobs.create_job(conn, shop_id, kind="notify", trigger="manual", allow_resend=allow_resend,
-                                       request_id=current_request_id())
+                                       request_id=call.request_id)
         if not await jobs.add_targets(conn, shop_id, job_id, where=jobs.TARGETS_BY_IDS, arg=[signup_id],
                                       batch_size=None):
             raise Conflict(IN_FLIGHT)  # rolls the job back too
@@ -87,7 +86,7 @@ async def bulk_notify(call: Call) -> Reply:
     async with call.pool.acquire() as conn, conn.transaction():
         job_id = await jobs.create_job(conn, shop_id, kind="bulk_notify", trigger="manual",
                                        allow_resend=allow_resend, batch_interval_minutes=interval,
-                                       request_id=current_request_id())
+                                       request_id=call.request_id)
         accepted = await jobs.add_targets(conn, shop_id, job_id, where=jobs.TARGETS_BY_IDS, arg=eligible,
                                           batch_size=batch_size, order=order)
     await enqueue(call, job_id, len(accepted))
