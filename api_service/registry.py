@@ -82,13 +82,20 @@ class Action:
         merged["additionalProperties"] = False
         return merged
 
+    def _fields(self, schema: type[Schema] | None) -> list[str]:
+        return [] if schema is None else list(schema_to_jsonschema(schema)["properties"])
+
     def help_entry(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "method": self.method,
             "path": self.path,
             "description": self.description,
+            # Where each argument of request_schema goes: callers (the MCP
+            # sidecar) place them by these lists instead of guessing by method.
             "path_params": self.path_params,
+            "query_params": self._fields(self.query_schema),
+            "body_params": self._fields(self.body_schema),
             "request_schema": self.request_schema(),
             "side_effects": self.side_effects,
             "destructive": self.destructive,

@@ -14,8 +14,9 @@ from jsonschema import Draft202012Validator, ValidationError
 
 from mcp_sidecar.wording import REQUIRED, UNKNOWN, api_message
 
-# Methods whose non-path arguments travel as a JSON body; the others' go in
-# the query string, unless /help says per parameter (`query_params`).
+# /help says where each argument goes (path_params, query_params, body_params);
+# only an API too old to say is guessed by method: these methods' arguments
+# then travel as a JSON body, the others' in the query string.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 

@@ -99,3 +99,16 @@ def test_every_action_name_is_written_out_where_it_is_declared(repo_root):
     sources = "\n".join(p.read_text() for p in (repo_root / "api_service").rglob("*.py"))
     for action in all_actions():
         assert f'"{action.name}"' in sources, action.name
+
+
+async def test_help_says_where_each_argument_goes(api):
+    status, body, _ = await api.get("/help")
+    assert status == 200
+    for entry in body["actions"]:
+        where = entry["path_params"] + entry["query_params"] + entry["body_params"]
+        assert sorted(where) == sorted(entry["request_schema"]["properties"]), entry["name"]
+        assert len(set(where)) == len(where), entry["name"]  # each in one place only
+    by_name = {e["name"]: e for e in body["actions"]}
+    assert "status" in by_name["back_in_stock_signups_list"]["query_params"]
+    assert by_name["back_in_stock_signups_bulk_notify"]["query_params"] == []
+    assert "ids" in by_name["back_in_stock_signups_bulk_notify"]["body_params"]
