@@ -25,6 +25,7 @@ class Call:
     request: web.Request | None = None
     body_errors: dict[str, list[str]] = field(default_factory=dict)
     request_id: str | None = None  # stored on the jobs a call starts (the dispatcher logs it)
+    output_format: str = "json"  # one of the action's declared formats (api_service/negotiation.py)
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -1,9 +1,9 @@
-"""The one place actions are declared. Routes, /help, OpenAPI and (through
-/help) the MCP tools are all generated from `ACTIONS`."""
+"""The one place actions are declared. Routes, /help, OpenAPI, the v1 aliases
+and (through /help) the MCP tools are all generated from `all_actions()`."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from marshmallow import Schema
@@ -16,6 +16,31 @@ V1_BASE_PATH = "/api/v1/external"
 _NAME = re.compile(r"^[a-z0-9_]+$")
 
 Handler = Callable[[Call], Awaitable[Any]]
+FORMATS = ("json", "csv")  # what an action may answer in: application/json, text/csv
+
+
+@dataclass(frozen=True)
+class V1Alias:
+    """The deprecated v1 call an action also serves, declared on that action:
+    v1's method and path, its schemas (v1 names that load as the action's own
+    input), the adapter that calls the action and reshapes its answer, and v1's
+    statuses. api_service/v1/routes.py builds the route from it."""
+
+    method: str
+    path: str  # relative to V1_BASE_PATH, e.g. /intents/notify_intent
+    operation_id: str  # in OpenAPI, e.g. v1_intents_notify
+    adapter: Callable[[Call, "Action"], Awaitable[Any]]
+    summary: str
+    path_schema: type[Schema] | None = None
+    query_schema: type[Schema] | None = None
+    body_schema: type[Schema] | None = None
+    status: int = 200
+    other_statuses: tuple[tuple[int, str], ...] = ()  # documented besides 401/403/404/422/429
+
+    @property
+    def alias(self) -> str:
+        """As /help lists it: "POST /api/v1/external/intents/notify_intent"."""
+        return f"{self.method} {V1_BASE_PATH}{self.path}"
 
 
 @dataclass(frozen=True)
@@ -34,17 +59,31 @@ class Action:
     # 422: body field errors reach it in call.body_errors instead of raising.
     body_errors_to_handler: bool = False
     status: int = 200
-    # Answers documented besides `status` and the codes every action has (see routing._responses).
+    # Answers documented besides `status` and the codes every action has (meta/operations.responses).
     other_statuses: tuple[tuple[int, str], ...] = ()
     notes: str = ""
-    aliases: tuple[str, ...] = ()  # "POST /api/v1/external/intents/notify_intent"
+    v1: V1Alias | None = None  # the deprecated v1 call this action also serves
     destructive: bool = False
     idempotent: bool | None = None
-    tags: tuple[str, ...] = field(default=())
+    # Declared, not guessed from the query schema: run_action negotiates among
+    # them (format=, then Accept), OpenAPI documents them and /help lists them.
+    formats: tuple[str, ...] = ("json",)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise ValueError(f"action name {self.name!r} must match {_NAME.pattern}")
+        if not self.formats or self.formats[0] != "json" or not set(self.formats) <= set(FORMATS):
+            raise ValueError(f"{self.name}: formats {self.formats!r} must start with json, among {FORMATS}")
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return () if self.v1 is None else (self.v1.alias,)
+
+    @property
+    def scope(self) -> str:
+        """The path's first segment ("back_in_stock", "jobs"): its /<scope>/help
+        listing and its OpenAPI tag."""
+        return self.path.strip("/").split("/")[0]
 
     @property
     def side_effects(self) -> bool:
@@ -101,13 +140,21 @@ class Action:
             "destructive": self.destructive,
             "idempotent": self.is_idempotent,
             "aliases": list(self.aliases),
+            "formats": list(self.formats),
             "notes": self.notes,
         }
 
 
 def all_actions() -> list[Action]:
     """Every action, in the order of the contract's table."""
-    from api_service import data_requests, jobs, notifications, reports, settings, signups
+    # The actions modules themselves, not their packages: importing a package
+    # (its schemas, for v1's) must not declare actions whose v1 adapters import it back.
+    from api_service import data_requests
+    from api_service.jobs import actions as jobs
+    from api_service.notifications import actions as notifications
+    from api_service.reports import actions as reports
+    from api_service.settings import actions as settings
+    from api_service.signups import actions as signups
 
     actions = [*signups.ACTIONS, *notifications.ACTIONS, *settings.ACTIONS,
                *reports.ACTIONS, *jobs.ACTIONS, *data_requests.ACTIONS]

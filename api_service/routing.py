@@ -6,11 +6,9 @@ from functools import cache
 from typing import Any
 
 from aiohttp import web
-from aiohttp_apigami import docs, json_schema, querystring_schema
-from aiohttp_apigami.constants import API_SPEC_ATTR
 from marshmallow import Schema, ValidationError
 
-from api_service import idempotency
+from api_service import idempotency, negotiation
 from api_service.auth import Principal, authenticate, key_from_request
 from api_service.context import CONNECTIONS, Call, Reply
 from api_service.observability.request_ids import REQUEST_ID
@@ -24,6 +22,7 @@ from shared_models.errors import (
     flatten_errors,
 )
 from api_service.intake_limits import INTAKE_LIMITERS
+from api_service.meta.operations import document_action
 from api_service.ratelimit import RateLimiter
 from api_service.registry import Action
 from shared_models import jsonutil
@@ -201,35 +200,10 @@ def parse_call(action: Action, request: web.Request, principal: Principal, path:
                 raise Unprocessable.from_fields(flatten_errors(exc.messages)) from None
             body = exc.valid_data if isinstance(exc.valid_data, dict) else {}
             body_errors = flatten_errors(exc.messages)
+    fmt = negotiation.output_format(action.formats, query.get(negotiation.ASKED),
+                                    request.headers.get("Accept", ""))
     return Call(request.app[CONNECTIONS], principal.shop, path, query, body, request, body_errors,
-                request_id=request.get(REQUEST_ID))
-
-
-def _responses(action: Action) -> dict[str, Any]:
-    """Every status the action can answer, so that the document tells the truth:
-    its own, its other_statuses, and those run_action and the middleware give."""
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
-    success: dict[str, Any] = {"application/json": {"schema": {"type": "object"}}}
-    if action.query_schema is not None and any(
-            f.data_key == "format" for f in action.query_schema().fields.values()):
-        success["text/csv"] = {"schema": {"type": "string"}}  # format=csv or Accept: text/csv
-    if action.status == 204:
-        out: dict[str, Any] = {"204": {"description": "No content"}}
-    else:
-        out = {str(action.status): {"description": "Success", "content": success}}
-    for code, text in action.other_statuses:
-        out[str(code)] = {"description": text, **(error if code >= 400 else {"content": success})}
-    codes = [(401, "Missing or invalid API key"), (404, "Not found"), (422, "Validation error"),
-             (429, "Rate limited (see Retry-After)"), (503, "A dependency (PostgreSQL, Redis) is down")]
-    if action.side_effects:
-        codes.append((403, "Read-only key"))
-    if action.body_schema is not None:
-        codes += [(400, "Malformed JSON"), (413, "Body larger than 1 MiB")]
-    if action.method == "POST":
-        codes.append((409, "A request with this Idempotency-Key is still being handled"))
-    for code, text in codes:
-        out.setdefault(str(code), {"description": text, **error})
-    return dict(sorted(out.items()))
+                request_id=request.get(REQUEST_ID), output_format=fmt)
 
 
 def make_handler(action: Action):
@@ -237,19 +211,4 @@ def make_handler(action: Action):
         return await run_action(action, request)
 
     handler.__name__ = action.name
-    decorated: Any = handler
-    if action.body_schema is not None:
-        decorated = json_schema(action.body_schema)(decorated)
-    if action.query_schema is not None:
-        decorated = querystring_schema(action.query_schema)(decorated)
-    tags = list(action.tags) or [action.path.strip("/").split("/")[0]]
-    decorated = docs(
-        operation_id=action.name,
-        tags=tags,
-        summary=action.description.split(". ")[0],
-        description=(action.description + ("\n\n" + action.notes if action.notes else "")),
-        responses=_responses(action),
-    )(decorated)
-    # apigami's docs() always adds Swagger 2's "produces", invalid in OpenAPI 3.
-    getattr(decorated, API_SPEC_ATTR).pop("produces", None)
-    return decorated
+    return document_action(handler, action, tags=[action.scope])

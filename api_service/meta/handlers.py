@@ -85,8 +85,8 @@ async def readyz(request: web.Request) -> web.Response:
 def add_routes(app: web.Application, actions: list[Action]) -> None:
     app[ACTIONS] = actions
     app.router.add_get(BASE_PATH + "/help", help_all)
-    for scope in sorted({"/" + a.path.strip("/").split("/")[0] for a in actions}):
-        app.router.add_get(f"{BASE_PATH}{scope}/help", scoped_help(scope))
+    for scope in sorted({a.scope for a in actions}):
+        app.router.add_get(f"{BASE_PATH}/{scope}/help", scoped_help("/" + scope))
     app.router.add_get("/llms.txt", llms_txt)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

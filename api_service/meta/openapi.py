@@ -1,13 +1,14 @@
 """The parts of the OpenAPI document that are not registry actions: /help, the
 health and metrics endpoints, /llms.txt, the Shopify webhook and the public
-pages. The actions, the v1 aliases and the storefront signup describe
-themselves (routing.make_handler, v1/routes.py, v1/storefront.py); this adds
-the rest so that one document covers the whole HTTP surface."""
+pages. The actions, the v1 aliases and the storefront signup are documented
+by their handlers, all through meta/operations.document; this adds the rest
+so that one document covers the whole HTTP surface."""
 from __future__ import annotations
 
 from string import Template
 from typing import Any
 
+from api_service.meta.operations import ERROR, error
 from api_service.registry import BASE_PATH, Action
 from api_service.webhooks.shapes import KNOWN as TOPICS
 
@@ -16,20 +17,15 @@ TITLE = f"{PRODUCT} API"
 # Served by engineer "widget"'s module when present: documented only where served.
 WIDGET_PATHS = ("/storefront/widget.js", "/storefront/config")
 
-_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
 _HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
 _JSON = {"content": {"application/json": {"schema": {"type": "object"}}}}
 _TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 WEBHOOK_TOPICS = sorted({*TOPICS, "shop/redact"})
 
 
-def _error(text: str) -> dict[str, Any]:
-    return {"description": text, **_ERROR}
-
-
 def _page(text: str) -> dict[str, Any]:
     """A public page: HTML for browsers (Accept: text/html), the error envelope for anyone else."""
-    return {"description": text, "content": {**_HTML["content"], **_ERROR["content"]}}
+    return {"description": text, "content": {**_HTML["content"], **ERROR["content"]}}
 
 
 def _token(kind: str) -> list[dict[str, Any]]:
@@ -41,7 +37,7 @@ _ALL = {"in": "query", "name": "all", "required": False, "schema": {"type": "str
         "description": "1: every alert of this customer at this shop, not only this one"}
 _PAGE_ANSWERS = {"404": _page("Forged, garbled or unknown link"),
                  "429": _page("Rate limited per client address (see Retry-After)"),
-                 "503": _error("A dependency (PostgreSQL, Redis) is down")}
+                 "503": error("A dependency (PostgreSQL, Redis) is down")}
 
 
 def _public(op_id: str, summary: str, kind: str, answer: str, **extra: Any) -> dict[str, Any]:
@@ -52,10 +48,10 @@ def _public(op_id: str, summary: str, kind: str, answer: str, **extra: Any) -> d
 def _keyed(op_id: str, summary: str) -> dict[str, Any]:
     return {"operationId": op_id, "tags": ["meta"], "summary": summary,
             "responses": {"200": {"description": "The actions", **_JSON},
-                          "422": _error("An unknown query parameter"),
-                          "401": _error("Missing or invalid API key"),
-                          "429": _error("Rate limited (see Retry-After)"),
-                          "503": _error("A dependency (PostgreSQL, Redis) is down")}}
+                          "422": error("An unknown query parameter"),
+                          "401": error("Missing or invalid API key"),
+                          "429": error("Rate limited (see Retry-After)"),
+                          "503": error("A dependency (PostgreSQL, Redis) is down")}}
 
 
 def _open(op_id: str, summary: str, ok: dict[str, Any], **responses: Any) -> dict[str, Any]:
@@ -83,20 +79,20 @@ WEBHOOK = {
     "responses": {"200": {"description": "Accepted (or a duplicate, or a topic ignored)", "content": {
         "application/json": {"schema": {"type": "object", "properties": {
             "ok": {"type": "boolean"}, "duplicate": {"type": "boolean"}}}}}},
-        "400": _error("Missing X-Shopify-Topic / X-Shopify-Webhook-Id, or malformed JSON"),
-        "401": _error("Bad or missing signature, unknown shop, or a replay"),
-        "413": _error("Body larger than 1 MiB"),
-        "429": _error("Rate limited (see Retry-After)"),
-        "503": _error("A dependency (PostgreSQL, Redis) is down")},
+        "400": error("Missing X-Shopify-Topic / X-Shopify-Webhook-Id, or malformed JSON"),
+        "401": error("Bad or missing signature, unknown shop, or a replay"),
+        "413": error("Body larger than 1 MiB"),
+        "429": error("Rate limited (see Retry-After)"),
+        "503": error("A dependency (PostgreSQL, Redis) is down")},
 }
 
 
 def outside_paths(actions: list[Action], served: set[str] | None = None) -> dict[str, dict[str, Any]]:
     """path -> {method: operation} for everything the registry doesn't declare;
     `served` (the app's route paths) drops the widget's paths where it isn't there."""
-    scopes = sorted({"/" + a.path.strip("/").split("/")[0] for a in actions})
+    scopes = sorted({"/" + a.scope for a in actions})
     help_all = _keyed("help", "Every action: name, method, path, request_schema (what the MCP tools take)")
-    help_all["responses"]["422"] = _error("prefix does not start with '/', or an unknown parameter")
+    help_all["responses"]["422"] = error("prefix does not start with '/', or an unknown parameter")
     paths: dict[str, dict[str, Any]] = {
         BASE_PATH + "/help": {"get": {
             **help_all,
@@ -142,8 +138,8 @@ def outside_paths(actions: list[Action], served: set[str] | None = None) -> dict
         "/storefront/config": {"get": {
             **_open("storefront_config", "What the widget needs: shop name, channels, opt-in, texts (CORS)",
                     {"description": "The configuration", **_JSON},
-                    **{"404": _error("Unknown or uninstalled shop"), "403": _error("Origin not the shop's"),
-                       "429": _error("Rate limited (per client address)")}),
+                    **{"404": error("Unknown or uninstalled shop"), "403": error("Origin not the shop's"),
+                       "429": error("Rate limited (per client address)")}),
             "parameters": [{"in": "query", "name": "shop", "required": True, "schema": {"type": "string"},
                             "description": "The shop's myshopify domain"},
                            {"in": "query", "name": "locale", "required": False, "schema": {"type": "string"},

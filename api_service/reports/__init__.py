@@ -1,4 +1,1 @@
 """Reports: how signups, alerts and conversions performed."""
-from api_service.reports.actions import ACTIONS
-
-__all__ = ["ACTIONS"]

@@ -1,9 +1,10 @@
 """The reports actions, as the registry declares them."""
 from __future__ import annotations
 
-from api_service.registry import V1_BASE_PATH, Action
+from api_service.registry import Action, V1Alias
 from api_service.reports import handlers, schemas
 from api_service.reports.manifest import REPORTS
+from api_service.v1 import demand as v1_demand, schemas as v1_schemas
 
 COMMON_NOTES = (
     "Periods are days in the shop's timezone: from/to select whole days (a timestamp selects its day); "
@@ -39,8 +40,11 @@ NOTES = {
                           "row.",
 }
 
-# v1 calls served by a report (api_service/v1 adapts the shapes).
-ALIASES = {"products_in_demand": (f"GET {V1_BASE_PATH}/intents/products_in_demand",)}
+# The v1 call a report also serves (api_service/v1 adapts the shapes).
+V1 = {"products_in_demand": V1Alias(
+    "GET", "/intents/products_in_demand", "v1_intents_products_in_demand", v1_demand.products_in_demand,
+    "Variants ranked by waiting intents: {products, meta}; per_page up to 500.",
+    query_schema=v1_schemas.V1DemandQuery)}
 
 # Action names written out, so that grepping a name from /help finds its declaration.
 ACTION_NAMES = {
@@ -71,7 +75,8 @@ ACTIONS = [
             notes=NOTES[name] + " " + COMMON_NOTES,
             resource="Report",
             query_schema=schemas.DemandQuery if report.paginated else schemas.ReportQuery,
-            aliases=ALIASES.get(name, ()),
+            formats=("json", "csv"),
+            v1=V1.get(name),
         )
         for name, report in REPORTS.items()
     ],

@@ -32,26 +32,8 @@ def _bom(call: Call) -> bytes:
 
 
 def wants_csv(call: Call) -> bool:
-    """format=csv|json wins; else Accept: text/csv preferred to application/json."""
-    chosen = call.query.get("output_format")
-    if chosen:
-        return chosen == "csv"
-    accept = call.request.headers.get("Accept", "") if call.request is not None else ""
-    best: dict[str, tuple[float, int]] = {}
-    for position, item in enumerate(accept.split(",")):
-        media, *params = [p.strip() for p in item.split(";")]
-        q = 1.0
-        for p in params:
-            if p.startswith("q="):
-                try:
-                    q = float(p[2:])
-                except ValueError:
-                    q = 0.0
-        for kind in ("text/csv", "application/json"):
-            if media.lower() == kind and kind not in best:
-                best[kind] = (q, -position)
-    csv_q = best.get("text/csv", (0.0, 0))
-    return csv_q[0] > 0 and csv_q > best.get("application/json", (0.0, -10**6))
+    """Negotiated by run_action among the action's declared formats."""
+    return call.output_format == "csv"
 
 
 def _header(name: str) -> str:

@@ -3,10 +3,9 @@
 aiohttp tries routes in registration order but skips a route whose method
 doesn't match, so POST /signups/bulk_delete is never taken by GET/DELETE
 /signups/{id} (and a GET of /signups/bulk_delete is a 404 "Signup not found")."""
-from api_service.registry import V1_BASE_PATH, Action
+from api_service.registry import Action, V1Alias
 from api_service.signups import notify, handlers, schemas
-
-V1 = V1_BASE_PATH + "/intents"
+from api_service.v1 import commands as v1_commands, intents as v1_intents, schemas as v1_schemas
 
 STATUS_NOTE = ("status: unsubscribed if unsubscribed, else notified if an alert was sent, else blocked "
                "if its last attempt was blocked (still waiting), else pending.")
@@ -25,7 +24,10 @@ ACTIONS = [
               "out of range 422. " + STATUS_NOTE,
         resource="Signup",
         query_schema=schemas.SignupListQuery,
-        aliases=(f"GET {V1}",),
+        v1=V1Alias(
+            "GET", "/intents", "v1_intents_list", v1_intents.list_intents,
+            "List intents, newest first: {intents, meta}; per_page up to 500.",
+            query_schema=v1_schemas.V1ListQuery),
     ),
     Action(
         name="back_in_stock_signups_read",
@@ -36,7 +38,9 @@ ACTIONS = [
         notes="404 for an unknown id or another shop's. " + STATUS_NOTE,
         resource="Signup",
         path_schema=schemas.SignupPath,
-        aliases=(f"GET {V1}/{{id}}",),
+        v1=V1Alias(
+            "GET", "/intents/{id}", "v1_intents_read", v1_intents.read_intent, "Read one intent: {intent}.",
+            path_schema=v1_schemas.V1IntentPath),
     ),
     Action(
         name="back_in_stock_signups_create",
@@ -62,7 +66,11 @@ ACTIONS = [
         body_schema=schemas.SignupCreate,
         status=201,
         other_statuses=((200, "The customer already waits on that variant over that channel: that signup"),),
-        aliases=(f"POST {V1}",),
+        v1=V1Alias(
+            "POST", "/intents", "v1_intents_create", v1_intents.create_intent,
+            "Create an intent: 201 {intent}; 200 with the existing one when the customer already waits.",
+            body_schema=v1_schemas.V1SignupCreate, status=201,
+            other_statuses=((200, "The customer's existing waiting intent"),)),
     ),
     Action(
         name="back_in_stock_signups_delete",
@@ -90,7 +98,11 @@ ACTIONS = [
         body_schema=schemas.NotifyBody,
         status=202,
         other_statuses=((409, "A send for this signup is already queued or in flight"),),
-        aliases=(f"POST {V1}/notify_intent",),
+        v1=V1Alias(
+            "POST", "/intents/notify_intent", "v1_intents_notify", v1_commands.notify_intent,
+            "Queue the alert of one intent: {success: true, intent_id}. 422 already notified, 409 in flight.",
+            body_schema=v1_schemas.V1NotifyBody,
+            other_statuses=((409, "A send for this intent is already queued or in flight"),)),
     ),
     Action(
         name="back_in_stock_signups_bulk_notify",
@@ -104,7 +116,12 @@ ACTIONS = [
         resource="Signup",
         body_schema=schemas.BulkNotifyBody,
         status=202,
-        aliases=(f"POST {V1}/bulk_notify_intent",),
+        v1=V1Alias(
+            "POST", "/intents/bulk_notify_intent", "v1_intents_bulk_notify", v1_commands.bulk_notify_intent,
+            "Queue the alerts of many intents: {success: [ids], failed: [{intent_id, error}]}; 207 if any "
+            "failed.",
+            body_schema=v1_schemas.V1BulkNotifyBody,
+            other_statuses=((207, "Some intents were refused: see failed"),)),
     ),
     Action(
         name="back_in_stock_signups_bulk_delete",
@@ -119,7 +136,11 @@ ACTIONS = [
         resource="Signup",
         body_schema=schemas.BulkDeleteBody,
         destructive=True,
-        aliases=(f"DELETE {V1}/bulk_destroy",),
+        v1=V1Alias(
+            "DELETE", "/intents/bulk_destroy", "v1_intents_bulk_destroy", v1_commands.bulk_destroy,
+            "Delete never-notified intents, all or nothing: {success: true, deleted_count}; 422 names the "
+            "notified ones, 404 when none is known.",
+            body_schema=v1_schemas.V1BulkDestroyBody),
     ),
     Action(
         name="back_in_stock_signups_transfer",
@@ -138,6 +159,9 @@ ACTIONS = [
               "variant they were sent for. from_variant_id equal to to_variant_id: 422.",
         resource="Signup",
         body_schema=schemas.TransferBody,
-        aliases=(f"POST {V1}/transfer_signups",),
+        v1=V1Alias(
+            "POST", "/intents/transfer_signups", "v1_intents_transfer", v1_commands.transfer_signups,
+            "Move the intents of one variant to another: {transferred_count, merged_count}.",
+            body_schema=v1_schemas.V1TransferBody),
     ),
 ]

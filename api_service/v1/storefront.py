@@ -14,10 +14,9 @@ from typing import Any
 
 import asyncpg
 from aiohttp import web
-from aiohttp_apigami import docs, json_schema
-from aiohttp_apigami.constants import API_SPEC_ATTR
 
 from api_service.context import CONNECTIONS, Shop
+from api_service.meta.operations import document, error
 from shared_models.errors import Forbidden, NotFound, Unprocessable
 from api_service.routing import json_response, load, read_json
 from api_service.signups import service
@@ -113,10 +112,8 @@ def _documented(handler: Any) -> Any:
         return await handler(request)
 
     documented.__name__ = handler.__name__
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
-    decorated = json_schema(V1SignupCreate)(documented)
-    decorated = docs(
-        operation_id="v1_storefront_intents_create", tags=["storefront"], security=[],
+    return document(
+        documented, operation_id="v1_storefront_intents_create", tags=["storefront"], security=[],
         summary="Storefront signup (no API key): 201 {intent}; 200 with the customer's existing waiting one.",
         description=("The shop is X-Shopify-Shop-Domain (unknown: 404). Same validation as "
                      "back_in_stock_signups_create; an existing customer's details and consent are never "
@@ -130,16 +127,11 @@ def _documented(handler: Any) -> Any:
         parameters=[{"in": "header", "name": "X-Shopify-Shop-Domain", "required": True,
                      "schema": {"type": "string"}, "description": "The shop's myshopify domain"}],
         responses={"201": {"description": "Created"}, "200": {"description": "The existing waiting intent"},
-                   "403": {"description": "Origin not allowed", **error},
-                   "404": {"description": "Unknown shop", **error},
-                   "422": {"description": "Validation error", **error},
-                   "429": {"description": "Rate limited", **error},
-                   "400": {"description": "Malformed JSON", **error},
-                   "413": {"description": "Body larger than 1 MiB", **error},
-                   "503": {"description": "A dependency (PostgreSQL, Redis) is down", **error}},
-    )(decorated)
-    getattr(decorated, API_SPEC_ATTR).pop("produces", None)  # Swagger 2 only
-    return decorated
+                   "403": error("Origin not allowed"), "404": error("Unknown shop"),
+                   "422": error("Validation error"), "429": error("Rate limited"),
+                   "400": error("Malformed JSON"), "413": error("Body larger than 1 MiB"),
+                   "503": error("A dependency (PostgreSQL, Redis) is down")},
+        body_schema=V1SignupCreate)
 
 
 def add_routes(app: web.Application) -> None:
