@@ -31,7 +31,7 @@ from dispatcher.attempts import (  # noqa: F401  (re-exported)
     write_attempts,
 )
 from dispatcher.handover import joined
-from dispatcher.outcomes import RECORD_OUTCOMES, OutcomeWriter, record_outcomes  # noqa: F401
+from dispatcher.outcomes import RECORD_OUTCOMES, OutcomeWriter, record_outcomes  # noqa: F401  (re-exported)
 from dispatcher.runtime import Runtime
 from dispatcher.sending import CancelWatch, call_provider, message_for, send_with_retries  # noqa: F401
 from shared_models.settings import applicable, load_effective
@@ -83,21 +83,17 @@ async def run_chunk(rt: Runtime, job: Any, claimed: list[Any]) -> None:
 
         gate = asyncio.Semaphore(rt.tuning.send_concurrency)
         cancelled = CancelWatch(rt, shop_id, job["job_id"])
-        outcomes = OutcomeWriter(rt, chunk, size=rt.tuning.outcome_batch)
-
-        async def one(row: tuple[Any, int, int]) -> None:
-            async with gate:  # FIFO: sends start in delivery order
-                final = await send_with_retries(rt, chunk, row, handover, cancelled)
-            if final is not None:
-                await outcomes.add(final)
 
         # Each row is opened as its call starts (dispatcher.handover): a worker
         # that dies leaves `sending` rows only for calls it had under way.
-        try:
-            with joined(rt, chunk) as handover:
-                await asyncio.gather(*(one(row) for row in candidates))
-        finally:
-            await outcomes.close()
+        async with joined(rt, chunk) as handover:
+            async def one(row: tuple[Any, int, int]) -> None:
+                async with gate:  # FIFO: sends start in delivery order
+                    final = await send_with_retries(rt, chunk, row, handover, cancelled)
+                if final is not None:
+                    await handover.outcomes.add(final)
+
+            await asyncio.gather(*(one(row) for row in candidates))
     finally:
         leases.cancel()
     stopped = set(chunk.cancelled)

@@ -12,16 +12,18 @@ Under load a transaction covers about as many calls as are in flight; a
 slow provider pays one round trip per call, which its own latency dwarfs.
 The chains of one job running in one process share a hand-over (joined()),
 so that their calls share the writes too: each write costs about as much for
-one row as for a hundred (the reports trigger runs once per statement)."""
+one row as for a hundred (the reports trigger runs once per statement). For
+the same reason they share one outcome writer (dispatcher.outcomes)."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 from dispatcher.attempts import Attempt, Chunk, drop_unsent, open_attempts
+from dispatcher.outcomes import OutcomeWriter
 from dispatcher.runtime import Runtime
 
 log = logging.getLogger("backinstock.dispatcher")
@@ -34,10 +36,11 @@ MAX_WRITERS = 1
 _open: dict[tuple, "HandOver"] = {}  # by (runtime, shop, job, month): the job's chains in this process
 
 
-@contextlib.contextmanager
-def joined(rt: Runtime, chunk: Chunk) -> Iterator["HandOver"]:
+@contextlib.asynccontextmanager
+async def joined(rt: Runtime, chunk: Chunk) -> AsyncIterator["HandOver"]:
     """The hand-over of this chunk's job in this process, shared while any
-    of its chunks runs."""
+    of its chunks runs. On leaving, the outcomes written so far (this chunk's
+    among them) are written: the chunk is marked done after."""
     key = (id(rt), chunk.job["shop_id"], chunk.job["job_id"], chunk.month)
     handover = _open.get(key)
     if handover is None:
@@ -49,6 +52,9 @@ def joined(rt: Runtime, chunk: Chunk) -> Iterator["HandOver"]:
         handover.users -= 1
         if not handover.users:
             del _open[key]
+            await handover.outcomes.close()
+        else:
+            await handover.outcomes.flush()
 
 
 class HandOver:
@@ -56,6 +62,7 @@ class HandOver:
         # Only the job's identity and plan are read from `chunk`: the same for all its chunks.
         self.rt, self.chunk = rt, chunk
         self.users = 0
+        self.outcomes = OutcomeWriter(rt, chunk, size=rt.tuning.outcome_batch)
         self.queued: list[tuple[Row, asyncio.Future]] = []
         self.writers: set[asyncio.Task] = set()
 

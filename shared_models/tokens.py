@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import re
@@ -20,9 +21,17 @@ _TOKEN_CHARS = ((_PAYLOAD_BYTES + MAC_BYTES) * 4 + 2) // 3  # base64 without pad
 _TOKEN = re.compile(rf"[A-Za-z0-9_-]{{{_TOKEN_CHARS}}}")
 
 
+@functools.lru_cache(maxsize=64)
+def _keyed(kind: str, secret: str) -> "hmac.HMAC":
+    """The HMAC state after the key and the kind's prefix: a dispatcher signs
+    two links per alert, and copying this state skips re-keying each time."""
+    return hmac.new(secret.encode(), b"backinstock-token:" + kind.encode() + b"\x00", hashlib.sha256)
+
+
 def _mac(kind: str, payload: bytes, secret: str) -> bytes:
-    message = b"backinstock-token:" + kind.encode() + b"\x00" + payload
-    return hmac.new(secret.encode(), message, hashlib.sha256).digest()[:MAC_BYTES]
+    mac = _keyed(kind, secret).copy()
+    mac.update(payload)
+    return mac.digest()[:MAC_BYTES]
 
 
 def sign(kind: str, shop_id: uuid.UUID, object_id: uuid.UUID, secret: str) -> str:

@@ -45,9 +45,11 @@ async def plan_of(pool, statement: str, args: list[str], mode: str) -> dict:
 @pytest.mark.parametrize("mode", ["force_custom_plan", "force_generic_plan"])
 async def test_outcomes_are_written_by_primary_key(pool, shop, make_shop, mode):
     await stale_statistics(pool, shop, make_shop)
-    plan = await plan_of(pool, delivery.RECORD_OUTCOMES, [f"'{shop.shop_id}'", IDS, TEXTS, TEXTS, TEXTS, TEXTS], mode)
+    plan = await plan_of(pool, delivery.RECORD_OUTCOMES, [f"'{shop.shop_id}'", IDS, TEXTS, TEXTS, TEXTS, TEXTS,
+                                                              "0", "'2026-12-01'::date", "true"], mode)
     hashed = [t for t in node_types(plan) if "Hash" in t]
-    assert "notifications_pkey" in indexes_used(plan) and not hashed, render(plan)
+    used = indexes_used(plan)
+    assert {"notifications_pkey", "signups_pkey"} <= used and not hashed, render(plan)
 
 
 @pytest.mark.parametrize("statement", [delivery.UNKNOWN_OUTCOME, delivery.DROP_UNSENT])
