@@ -69,13 +69,19 @@ async def push_batch(rt: Runtime, *, batch: int = BATCH) -> tuple[int, int]:
         return 0, 0
     done = 0
     config = rt.conns.config
+    # One client per shop: it paces calls by the shop's query-cost bucket,
+    # which its previous reply reported.
+    clients: dict[Any, AdminClient] = {}
     async with aiohttp.ClientSession() as session:
         for row in claimed:
             if not row["shopify_token"] or not row["tag"]:
                 await pool.execute(SKIPPED, row["shop_id"], row["order_id"])
                 continue
-            client = AdminClient(session, admin_base(config.shopify_admin_api_base, row["domain"]),
-                                 row["shopify_token"], config.shopify_api_version)
+            client = clients.get(row["shop_id"])
+            if client is None:
+                client = clients[row["shop_id"]] = AdminClient(
+                    session, admin_base(config.shopify_admin_api_base, row["domain"]),
+                    row["shopify_token"], config.shopify_api_version)
             try:
                 await tags_add(client, row["order_id"], [row["tag"]])
             except AdminError as exc:

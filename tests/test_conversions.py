@@ -235,3 +235,22 @@ async def test_workers_push_tags_on_their_own(client, pool, shop, config, alerte
 
 async def _tagged(pool, order_id: int) -> bool:
     return await pool.fetchval("SELECT tag_status FROM orders WHERE order_id = $1", order_id) == "done"
+
+
+async def test_order_tags_of_one_shop_share_its_query_budget(client, pool, shop, config):
+    """One Admin client per shop in a batch: the second order waits for the
+    bucket the first reply reported, instead of a fresh client spending
+    points the shop no longer has (THROTTLED)."""
+    from tests.shopify_admin import Bucket, ShopifyAdminStandIn
+
+    await set_token(pool, shop.domain, "shpat_test")
+    await pool.execute("""
+        INSERT INTO orders (shop_id, order_id, tag, tag_status, tag_next_at)
+        SELECT $1, g, 'back-in-stock', 'pending', now() - interval '1 minute' FROM generate_series(1, 4) g""",
+        shop.shop_id)
+    async with ShopifyAdminStandIn() as shopify:
+        shopify.bucket = Bucket(maximum=2.0, restore_rate=100.0, available=2.0)  # one tagsAdd at a time
+        rt = runtime_with(client, pool, dataclasses.replace(config, shopify_admin_api_base=shopify.base_url))
+        assert await push_pending_tags(rt) == 4
+    assert sorted(i for i, _ in shopify.tags_added) == [f"gid://shopify/Order/{n}" for n in range(1, 5)]
+    assert shopify.throttled == 0
