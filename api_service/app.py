@@ -108,8 +108,7 @@ def create_app(config: Config, actions: list[Action] | None = None) -> web.Appli
     # observe_middleware outermost: it sees the status error_middleware settles on.
     app = web.Application(middlewares=[observe_middleware, error_middleware], client_max_size=MAX_BODY)
     app[CONFIG] = config
-    # Read here so that a bad DISPATCH_* value stops create_app, not a notify call.
-    app[CHAINS] = Chains.from_env()
+    app[CHAINS] = Chains.of(config.dispatch)  # notify and bulk_notify start chains as restocks do
     app[EXPORT_SLOTS] = ExportSlots(config.export_max_per_shop, config.export_max_concurrent)
     app.cleanup_ctx.append(connections_ctx)
     actions = all_actions() if actions is None else actions

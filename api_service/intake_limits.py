@@ -2,43 +2,17 @@
 webhooks (per shop domain and per client address, taken before the shop is
 looked up) and failed API-key lookups (per client address: asked before the
 lookup, charged when it fails). Token buckets in Redis (api_service.ratelimit),
-each with its own rate from the environment; the buckets fail open."""
+each with its own rate (config.limits: WEBHOOK_*, KEY_FAILURE_*); the buckets fail open."""
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from api_service.context import CONNECTIONS
 from shared_models.errors import TooManyRequests
 from api_service.ratelimit import Decision, RateLimiter
-from api_service.v1.limits import Bucket, _number
-
-# Shopify delivers a busy shop's inventory bursts from a few addresses shared
-# by many shops: generous per shop and address. A mistyped key is retried a
-# few times; a scan of keys is not.
-DEFAULTS = {"WEBHOOK_SHOP": Bucket(50.0, 1000), "WEBHOOK_ADDRESS": Bucket(200.0, 4000),
-            "KEY_FAILURE": Bucket(0.2, 20)}
-
-
-@dataclass(frozen=True)
-class IntakeLimits:
-    webhook_shop: Bucket
-    webhook_address: Bucket
-    key_failure: Bucket
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> IntakeLimits:
-        """{WEBHOOK_SHOP,WEBHOOK_ADDRESS,KEY_FAILURE}_RATE_PER_SECOND and …_RATE_BURST."""
-        env = os.environ if env is None else env
-        return cls(**{
-            scope.lower(): Bucket(_number(env, f"{scope}_RATE_PER_SECOND", d.per_second, float),
-                                  int(_number(env, f"{scope}_RATE_BURST", d.burst, int)))
-            for scope, d in DEFAULTS.items()
-        })
 
 
 def _hashed(text: str) -> str:
@@ -79,16 +53,14 @@ async def _check(limiter: RateLimiter, bucket: str, cost: int = 1) -> None:
 INTAKE_LIMITERS = web.AppKey("intake_limiters", IntakeLimiters)
 
 
-def limiters_ctx(limits: IntakeLimits) -> Callable[[web.Application], AsyncIterator[None]]:
+async def limiters_ctx(app: web.Application) -> AsyncIterator[None]:
     """Runs after connections_ctx: the buckets live in the same Redis."""
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        redis = app[CONNECTIONS].redis
-        app[INTAKE_LIMITERS] = IntakeLimiters(tuple(
-            RateLimiter(redis, b.per_second, b.burst)
-            for b in (limits.webhook_shop, limits.webhook_address, limits.key_failure)))  # type: ignore[arg-type]
-        yield
-    return ctx
+    conns = app[CONNECTIONS]
+    app[INTAKE_LIMITERS] = IntakeLimiters(tuple(  # type: ignore[arg-type]
+        RateLimiter(conns.redis, bucket.per_second, bucket.burst)
+        for bucket in map(conns.config.limits.bucket, ("webhook_shop", "webhook_address", "key_failure"))))
+    yield
 
 
 def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(limiters_ctx(IntakeLimits.from_env(os.environ)))
+    app.cleanup_ctx.append(limiters_ctx)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from arq import cron, func
@@ -30,7 +28,7 @@ from dispatcher.watchdog import RedisWatchdog, ResilientWorker, supervise
 from dispatcher.webhooks.process import process_webhook
 from shared_models import aio
 from shared_models.chains import Chains
-from shared_models.config import Config, MissingConfig
+from shared_models.config import Config
 from shared_models.db import create_pool
 from shared_models.queue import MERCHANT_ALERT, PROCESS_WEBHOOK, RUN_JOB, SEND_OPTIN, Queue
 
@@ -70,7 +68,7 @@ async def build_runtime(config: Config, tuning: Tuning) -> Runtime:
     redis = Redis.from_url(config.redis_url, socket_connect_timeout=2, socket_timeout=5)
     queue = Queue(config.redis_url, config.queue_name)
     conns = Connections(config=config, pool=pool, redis=redis, queue=queue,
-                        chains=Chains(chunk_size=tuning.chunk_size, parallel=tuning.parallel_chains))
+                        chains=Chains.of(tuning))
     throttle = Throttle(redis, {"smtp": config.smtp_max_per_second, "twilio": config.twilio_max_per_second})
     return Runtime(conns, queue, build_providers(config), throttle, tuning)
 
@@ -94,7 +92,7 @@ def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int 
                  burst: bool = False, handle_signals: bool = True,
                  metrics_address: tuple[str, int] | None = None) -> Worker:
     """metrics_address: (host, port) to serve GET /metrics on, None for none."""
-    tuning = tuning or Tuning.from_env()
+    tuning = tuning or Tuning.of(config.dispatch)
     timeout = max(90, int(tuning.lease_seconds * 2))  # a slow chunk (rate limits, retries) is not cut off
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -149,46 +147,13 @@ def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int 
     )
 
 
-def _env_number(env: dict[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = float("nan")
-    if not low <= value <= high:
-        raise MissingConfig(f"{name} (must be a number from {low:g} to {high:g}, got {raw!r})")
-    return value
-
-
-@dataclass(frozen=True)
-class ProcessOptions:
-    """What only a `backinstock dispatcher` process has: its metrics port and
-    how long it waits for a lost Redis before exiting 1."""
-
-    metrics_host: str = "127.0.0.1"
-    metrics_port: int = 9100  # 0: no metrics endpoint
-    redis_grace_seconds: float = 60.0
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "ProcessOptions":
-        env = dict(os.environ if env is None else env)
-        d = cls()
-        return cls(
-            metrics_host=env.get("DISPATCHER_METRICS_HOST") or d.metrics_host,
-            metrics_port=int(_env_number(env, "DISPATCHER_METRICS_PORT", d.metrics_port, 0, 65535)),
-            redis_grace_seconds=_env_number(env, "DISPATCHER_REDIS_GRACE_SECONDS", d.redis_grace_seconds,
-                                            0.1, 86400),
-        )
-
-
-async def serve(config: Config, options: ProcessOptions, concurrency: int) -> int:
+async def serve(config: Config, concurrency: int) -> int:
     """The worker of one process, built inside its event loop (arq binds the
     running loop and its signal handlers). Returns the exit code."""
-    address = (options.metrics_host, options.metrics_port) if options.metrics_port else None
+    process = config.dispatcher  # its metrics endpoint, its patience with a lost Redis
+    address = (process.metrics_host, process.metrics_port) if process.metrics_port else None
     worker = build_worker(config, max_jobs=concurrency, metrics_address=address)
-    watchdog = RedisWatchdog(config.redis_url, options.redis_grace_seconds)
+    watchdog = RedisWatchdog(config.redis_url, process.redis_grace_seconds)
     return await supervise(worker, watchdog, drain_seconds=JOB_COMPLETION_WAIT)
 
 
@@ -197,5 +162,4 @@ def main(concurrency: int = 10) -> int:
     unreachable past DISPATCHER_REDIS_GRACE_SECONDS (a supervisor restarts it)."""
     config = Config.from_env(required=("DATABASE_URL", "REDIS_URL", "SECRET_KEY"))
     check_providers(config)
-    options = ProcessOptions.from_env()
-    return aio.run(serve(config, options, concurrency))
+    return aio.run(serve(config, concurrency))

@@ -6,32 +6,22 @@ enqueues itself again; a job gets one chain per chunk, up to
 DISPATCH_PARALLEL_CHAINS, so that several workers share a big one."""
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared_models.config import MissingConfig, _int
+from shared_models.config import Dispatch
 from shared_models.queue import RUN_JOB, Queue
-
-
-def env_int_at_least(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
-    value = _int(dict(env), name, default)
-    if value < minimum:
-        raise MissingConfig(f"{name} (must be an integer of at least {minimum}, got {env.get(name)!r})")
-    return value
 
 
 @dataclass(frozen=True)
 class Chains:
-    chunk_size: int = 200
-    parallel: int = 2
+    chunk_size: int = Dispatch.chunk_size
+    parallel: int = Dispatch.parallel_chains
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Chains":
-        env = os.environ if env is None else env
-        return cls(chunk_size=env_int_at_least(env, "DISPATCH_CHUNK_SIZE", cls.chunk_size),
-                   parallel=env_int_at_least(env, "DISPATCH_PARALLEL_CHAINS", cls.parallel))
+    def of(cls, dispatch: Dispatch) -> "Chains":
+        """From config.dispatch (DISPATCH_CHUNK_SIZE, DISPATCH_PARALLEL_CHAINS) or a worker's Tuning."""
+        return cls(chunk_size=dispatch.chunk_size, parallel=dispatch.parallel_chains)
 
     def count(self, targets: int) -> int:
         """One per chunk of targets, at least one (a job with none still finishes), at most `parallel`."""

@@ -5,14 +5,13 @@ code PostgreSQL runs is always the code in those files."""
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import asyncpg
 
 # The repository's sql/ (the project is installed editable, as make and the
-# Dockerfile do); BACKINSTOCK_SQL_DIR points elsewhere if it must.
-SQL_DIR = Path(os.environ.get("BACKINSTOCK_SQL_DIR") or Path(__file__).resolve().parent.parent / "sql")
+# Dockerfile do); `backinstock migrate` reads BACKINSTOCK_SQL_DIR instead when set (config.sql_dir).
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 LOCK_ID = 0x62_69_73_6D  # advisory lock: concurrent `migrate` runs take turns
 
 log = logging.getLogger("backinstock.migrate")
@@ -32,8 +31,9 @@ def function_files(sql_dir: Path = SQL_DIR) -> list[Path]:
     return sorted((sql_dir / "functions").glob("*.sql"))
 
 
-async def migrate(dsn: str, sql_dir: Path = SQL_DIR) -> list[str]:
+async def migrate(dsn: str, sql_dir: Path | None = None) -> list[str]:
     """Returns the versions applied by this call (empty when up to date)."""
+    sql_dir = sql_dir or SQL_DIR
     files = migration_files(sql_dir)
     if not files:
         raise FileNotFoundError(f"no migrations found in {sql_dir}")

@@ -9,7 +9,7 @@ from api_service.app import create_app
 from dispatcher.runner import run_job
 from dispatcher.runtime import Tuning
 from dispatcher.worker import build_runtime, close_runtime
-from shared_models.config import MissingConfig
+from shared_models.config import Config, ConfigError
 from tests.conftest import Api
 from tests.dispatch_support import create_signup, running_workers, wait_for
 from tests.test_dispatch_restock import make_signups
@@ -149,17 +149,14 @@ async def test_jobs_of_other_shops_are_404(api, make_shop):
     assert (await api.post(f"/jobs/{body['job_id']}/cancel", json={}))[0] == 404
 
 
-async def test_notify_starts_chains_as_the_dispatch_variables_say(api, shop, redis, config, monkeypatch,
-                                                                 aiohttp_client):
+async def test_notify_starts_chains_as_the_dispatch_variables_say(api, shop, redis, env, config, aiohttp_client):
     """shared_models.chains owns the rule: DISPATCH_CHUNK_SIZE and DISPATCH_PARALLEL_CHAINS
     apply to bulk_notify's jobs as to a restock's."""
     ids = [(await create_signup(api, shop, email=f"n{i}@example.com"))["id"] for i in range(7)]
-    monkeypatch.setenv("DISPATCH_CHUNK_SIZE", "2")
-    monkeypatch.setenv("DISPATCH_PARALLEL_CHAINS", "3")
-    tuned = Api(await aiohttp_client(create_app(config)), shop.headers)
+    tuned_config = Config.from_env({**env, "DISPATCH_CHUNK_SIZE": "2", "DISPATCH_PARALLEL_CHAINS": "3"})
+    tuned = Api(await aiohttp_client(create_app(tuned_config)), shop.headers)
     status, out, _ = await tuned.post("/back_in_stock/signups/bulk_notify", json={"ids": ids})
     assert status == 202, out
     assert await redis.zcard(config.queue_name) == 3  # 4 chunks of 2, at most 3 at once
-    monkeypatch.setenv("DISPATCH_PARALLEL_CHAINS", "0")
-    with pytest.raises(MissingConfig, match="DISPATCH_PARALLEL_CHAINS"):
-        create_app(config)  # refused at start, never in a request
+    with pytest.raises(ConfigError, match="DISPATCH_PARALLEL_CHAINS"):
+        Config.from_env({**env, "DISPATCH_PARALLEL_CHAINS": "0"})  # refused at start, never in a request

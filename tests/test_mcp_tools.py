@@ -13,7 +13,7 @@ from mcp_sidecar.client import ApiReply
 from mcp_sidecar.config import SidecarConfig
 from mcp_sidecar.results import STATUS_META_KEY, reply_result
 from mcp_sidecar.tools import ToolSpec, query_value
-from shared_models.config import MissingConfig
+from shared_models.config import ConfigError, MissingConfig
 
 
 @pytest.fixture(scope="module")
@@ -149,11 +149,11 @@ def test_replies_become_results():
 def test_config_needs_the_url_and_over_stdio_the_key():
     with pytest.raises(MissingConfig, match="BACKINSTOCK_API_URL"):
         SidecarConfig.from_env({}, needs_key=False)
-    with pytest.raises(MissingConfig, match="must be an http"):
+    with pytest.raises(ConfigError, match="must be an http"):
         SidecarConfig.from_env({"BACKINSTOCK_API_URL": "api:8080"}, needs_key=False)
     with pytest.raises(MissingConfig, match="BACKINSTOCK_API_KEY"):
         SidecarConfig.from_env({"BACKINSTOCK_API_URL": "http://api:8080"}, needs_key=True)
-    with pytest.raises(MissingConfig, match="BACKINSTOCK_MCP_REFRESH_SECONDS"):
+    with pytest.raises(ConfigError, match="BACKINSTOCK_MCP_REFRESH_SECONDS"):
         SidecarConfig.from_env({"BACKINSTOCK_API_URL": "http://a", "BACKINSTOCK_MCP_REFRESH_SECONDS": "0"},
                                needs_key=False)
     http = SidecarConfig.from_env({"BACKINSTOCK_API_URL": "http://api:8080/", "BACKINSTOCK_API_KEY": "k"},

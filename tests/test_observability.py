@@ -18,9 +18,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api_service.app import create_app
 from shared_models.log_context import bound
-from api_service.observability.logs import configure_logging, make_handler, redact
+from api_service.observability.logs import make_handler, redact
 from api_service.observability.metrics import API_METRICS
 from dispatcher.metrics import DispatcherMetrics, serve_metrics
+from shared_models.config import Config, ConfigError
 from shared_models.embedded import free_port
 from shared_models.queue import Queue
 from tests.api_process import ApiProcess, cli_json
@@ -249,10 +250,13 @@ def test_text_lines_leave_out_uvicorns_coloured_copy():
 
 
 def test_bad_log_settings_are_refused():
-    with pytest.raises(ValueError):
-        configure_logging({"LOG_FORMAT": "xml"}, io.StringIO())
-    with pytest.raises(ValueError):
-        configure_logging({"LOG_LEVEL": "loud"}, io.StringIO())
+    with pytest.raises(ConfigError, match="LOG_FORMAT must be one of json, text"):
+        Config.from_env({"LOG_FORMAT": "xml"}, required=())
+    with pytest.raises(ConfigError, match="LOG_LEVEL must be DEBUG"):
+        Config.from_env({"LOG_LEVEL": "loud"}, required=())
+    logs = Config.from_env({"LOG_FORMAT": "Text", "LOG_LEVEL": "warning"}, required=()).logs
+    assert (logs.format_for(development=False), logs.level) == ("text", logging.WARNING)
+    assert Config.from_env({}, required=()).logs.format_for(development=True) == "text"
 
 
 async def test_cli_logs_json_by_default_and_refuses_a_bad_format(env):

@@ -25,7 +25,7 @@ from dispatcher.channels.push import PushGatewayProvider
 from dispatcher.channels.smtp import SmtpProvider, is_hard_bounce
 from dispatcher.channels.twilio import TwilioProvider
 from dispatcher.throttle import Throttle
-from shared_models.config import Config, MissingConfig
+from shared_models.config import Config, ConfigError, MissingConfig
 from tests.stand_ins import (
     DROP,
     TRUNCATE,
@@ -396,7 +396,7 @@ async def test_console_only_when_allowed():
 def test_factory_refuses_half_configured_twilio_and_bad_smtp_url():
     with pytest.raises(MissingConfig, match="TWILIO_AUTH_TOKEN"):
         build_providers(_config(ALLOW_CONSOLE_PROVIDERS="1", TWILIO_ACCOUNT_SID="AC1", TWILIO_FROM="+15005550001"))
-    with pytest.raises(MissingConfig, match="SMTP_URL"):
+    with pytest.raises(ConfigError, match="SMTP_URL must be a URL starting smtp://"):
         build_providers(_config(SMTP_URL="mail.example.com"))
 
 

@@ -8,7 +8,7 @@ import pytest
 from api_service.admin import shops as admin
 from api_service.app import create_app
 from api_service.context import CONNECTIONS
-from shared_models.config import MissingConfig
+from shared_models.config import Config, ConfigError
 from shared_models.queue import MERCHANT_ALERT, SEND_OPTIN
 from tests.factories import count, create, set_optin_required
 from tests.test_v1_support import INTENT_KEYS, intent_body
@@ -165,32 +165,28 @@ async def test_rate_limited_per_contact(client, shop, pool):
     assert await count(pool, "signups") == burst + 1
 
 
-async def test_rate_limited_per_address_and_per_shop(config, aiohttp_client, make_shop, monkeypatch):
+async def test_rate_limited_per_address_and_per_shop(env, redis, aiohttp_client, make_shop):
     shop, other = await make_shop(), await make_shop()
-    monkeypatch.setenv("STOREFRONT_SHOP_RATE_BURST", "2")
-    monkeypatch.setenv("STOREFRONT_SHOP_RATE_PER_SECOND", "0.001")
-    limited = await aiohttp_client(create_app(config))
+    env = {**env, "STOREFRONT_SHOP_RATE_BURST": "2", "STOREFRONT_SHOP_RATE_PER_SECOND": "0.001"}
+    limited = await aiohttp_client(create_app(Config.from_env(env)))
     emails = iter(f"c{i}@example.com" for i in range(100))
     statuses = [(await post(limited, shop.domain, intent_body(email=next(emails))))[0] for _ in range(3)]
     assert statuses == [201, 201, 429]
     assert (await post(limited, other.domain, intent_body(email=next(emails))))[0] == 201
 
-    monkeypatch.setenv("STOREFRONT_ADDRESS_RATE_BURST", "1")
-    monkeypatch.setenv("STOREFRONT_ADDRESS_RATE_PER_SECOND", "0.001")
-    by_address = await aiohttp_client(create_app(config))
+    env = {**env, "STOREFRONT_ADDRESS_RATE_BURST": "1", "STOREFRONT_ADDRESS_RATE_PER_SECOND": "0.001"}
+    by_address = await aiohttp_client(create_app(Config.from_env(env)))
     statuses = [(await post(by_address, d, intent_body(email=next(emails))))[0]
                 for d in (other.domain, other.domain, "nope.myshopify.com")]
     assert statuses == [201, 429, 429]  # the address is limited before the shop is even looked up
 
 
-def test_bad_limit_configuration_stops_create_app(config, monkeypatch):
-    monkeypatch.setenv("STOREFRONT_CONTACT_RATE_BURST", "lots")
-    with pytest.raises(MissingConfig, match="STOREFRONT_CONTACT_RATE_BURST"):
-        create_app(config)
-    monkeypatch.setenv("STOREFRONT_CONTACT_RATE_BURST", "5")
-    monkeypatch.setenv("STOREFRONT_SHOP_RATE_PER_SECOND", "0")
-    with pytest.raises(MissingConfig, match="STOREFRONT_SHOP_RATE_PER_SECOND"):
-        create_app(config)
+def test_bad_limit_configuration_is_refused_with_the_configuration(env):
+    """Read with every other variable (shared_models.config), so a bad value stops the process at its start."""
+    with pytest.raises(ConfigError, match="STOREFRONT_CONTACT_RATE_BURST must be an integer"):
+        Config.from_env({**env, "STOREFRONT_CONTACT_RATE_BURST": "lots"})
+    with pytest.raises(ConfigError, match="STOREFRONT_SHOP_RATE_PER_SECOND must be a number above 0"):
+        Config.from_env({**env, "STOREFRONT_CONTACT_RATE_BURST": "5", "STOREFRONT_SHOP_RATE_PER_SECOND": "0"})
 
 
 async def test_runs_the_v2_optin_hook(client, shop, pool, queue):

@@ -31,7 +31,7 @@ async def stored(pool, webhook_id: str) -> int:
 
 
 async def test_default_window_is_24_hours(client, pool, shop):
-    assert Config.from_env({"DATABASE_URL": "x"}).webhook_replay_window_seconds == 86400
+    assert Config.from_env({"DATABASE_URL": "postgresql://x"}).webhook_replay_window_seconds == 86400
     payload = inventory_update(7001, 3)
     for age, expected in ((60, 200), (23 * 3600, 200), (25 * 3600, 401), (400 * 86400, 401)):
         webhook_id = str(uuid.uuid4())

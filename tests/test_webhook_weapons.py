@@ -211,12 +211,11 @@ def test_the_reinstall_command_clears_the_uninstall(env):
 
 
 @pytest_asyncio.fixture
-async def limited_client(env, redis, aiohttp_client, monkeypatch):
-    for name, value in {"WEBHOOK_SHOP_RATE_PER_SECOND": "0.01", "WEBHOOK_SHOP_RATE_BURST": "3",
-                        "WEBHOOK_ADDRESS_RATE_PER_SECOND": "0.01", "WEBHOOK_ADDRESS_RATE_BURST": "7",
-                        "KEY_FAILURE_RATE_PER_SECOND": "0.01", "KEY_FAILURE_RATE_BURST": "5"}.items():
-        monkeypatch.setenv(name, value)
-    return await aiohttp_client(create_app(Config.from_env(env)))
+async def limited_client(env, redis, aiohttp_client):
+    limits = {"WEBHOOK_SHOP_RATE_PER_SECOND": "0.01", "WEBHOOK_SHOP_RATE_BURST": "3",
+              "WEBHOOK_ADDRESS_RATE_PER_SECOND": "0.01", "WEBHOOK_ADDRESS_RATE_BURST": "7",
+              "KEY_FAILURE_RATE_PER_SECOND": "0.01", "KEY_FAILURE_RATE_BURST": "5"}
+    return await aiohttp_client(create_app(Config.from_env({**env, **limits})))
 
 
 async def test_webhooks_are_limited_per_shop_domain_and_address_before_the_database(limited_client):

@@ -1,18 +1,17 @@
-"""The `backinstock` command. Configuration comes from the environment only;
-refusals (a missing variable, a bad plan, a duplicate shop) are one line on
-stderr and exit code 2, never a traceback."""
+"""The `backinstock` command. Configuration comes from the environment only
+(shared_models.config); refusals (a missing or bad variable, a bad plan, a
+duplicate shop) are one line on stderr and exit code 2, never a traceback."""
 from __future__ import annotations
 
 import argparse
 import importlib
-import os
-from typing import Callable, Mapping
+from typing import Callable
 
 import asyncpg
 
 from api_service.admin.shops import AdminError
 from api_service.cli.output import PROG, CliError, fail_line, setup_logging
-from shared_models.config import MissingConfig
+from shared_models.config import Config, ConfigError
 from shared_models.embedded import EmbeddedUnavailable
 
 EXIT_REFUSED = 2
@@ -144,22 +143,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def is_development(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
+def is_development(args: argparse.Namespace, config: Config) -> bool:
     """`dev`, and operator commands on the dev data (DATABASE_URL unset)."""
     return args.command in ("dev", "shell-env") or (args.command in ("shops", "keys")
-                                                     and not env.get("DATABASE_URL"))
+                                                     and not config.database_url)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if is_development(args, os.environ):
-        # Logs for a person at a terminal; production stays JSON. Set in the
-        # environment so dev's children (dispatcher, MCP) log the same way.
-        os.environ.setdefault("LOG_FORMAT", "text")
     try:
-        setup_logging()
+        # Every variable, whatever the command: a bad value stops any process
+        # here, in one line. Each command then reads what it requires.
+        config = Config.from_env(required=())
+        # Logs for a person at a terminal; production stays JSON.
+        setup_logging(config.logs, development=is_development(args, config))
         return args.handler(args) or 0
-    except (MissingConfig, AdminError, CliError, EmbeddedUnavailable) as exc:
+    except (ConfigError, AdminError, CliError, EmbeddedUnavailable) as exc:
         fail_line(str(exc))
         return getattr(exc, "code", EXIT_REFUSED)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 from contextlib import ExitStack
 from typing import Any, Awaitable, Callable
 
@@ -24,14 +23,12 @@ def with_pool(action: Callable[[asyncpg.Pool, argparse.Namespace], Awaitable[Any
     """Wraps an async action in a small pool from DATABASE_URL (unset: the
     development database of `make run`); prints its result."""
     def handler(args: argparse.Namespace) -> int:
-        env = dict(os.environ)
+        config = Config.from_env(required=())
         with ExitStack() as stack:
-            if not env.get("DATABASE_URL"):
-                env["DATABASE_URL"] = devdata.attach_database(stack)
-            config = Config.from_env(env)
+            database_url = config.database_url or devdata.attach_database(stack)
 
             async def go() -> Any:
-                pool = await create_pool(config.database_url, min_size=1, max_size=2)
+                pool = await create_pool(database_url, min_size=1, max_size=2)
                 try:
                     return await action(pool, args)
                 finally:

@@ -36,7 +36,6 @@ from shared_models.migrations import migrate
 # Fixed when free, so a client configured once keeps working across runs.
 REDIS_PORT = 6390
 MCP_PORT = 8090
-DISPATCHER_METRICS_PORT = 9100
 CHILD_STOP_TIMEOUT = 10.0
 
 log = logging.getLogger("backinstock.dev")
@@ -130,15 +129,19 @@ async def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 1
     return False
 
 
-async def start_companions(env: dict[str, str], api_url: str, children: list[subprocess.Popen]) -> str | None:
+async def start_companions(env: dict[str, str], config: Config, api_url: str,
+                           children: list[subprocess.Popen]) -> str | None:
     """Appends what it starts to `children` (stopped by the caller, even after
     an interruption half-way) and returns the MCP sidecar's URL, if any."""
     mcp_url: str | None = None
-    child_env = {**env, "BACKINSTOCK_API_URL": api_url}
+    # Children log as dev does: text lines for a person, unless LOG_FORMAT says otherwise.
+    child_env = {**env, "BACKINSTOCK_API_URL": api_url, "LOG_FORMAT": config.logs.format_for(development=True)}
     if module_exists("dispatcher.worker"):
-        metrics_port = env.get("DISPATCHER_METRICS_PORT") or str(pick_port("127.0.0.1", DISPATCHER_METRICS_PORT))
+        # DISPATCHER_METRICS_PORT (9100 unless set) when free, else another; 0: none.
+        wanted = config.dispatcher.metrics_port
+        metrics_port = pick_port(config.dispatcher.metrics_host, wanted) if wanted else 0
         log.info("starting the dispatcher (metrics on port %s)", metrics_port)
-        children.append(spawn(["dispatcher"], {**child_env, "DISPATCHER_METRICS_PORT": metrics_port}))
+        children.append(spawn(["dispatcher"], {**child_env, "DISPATCHER_METRICS_PORT": str(metrics_port)}))
     if module_exists("mcp_sidecar.server"):
         port = pick_port("127.0.0.1", MCP_PORT)
         log.info("starting the MCP sidecar on port %d", port)
@@ -187,7 +190,7 @@ async def wait_for_stop() -> None:
 
 async def prepare_database(config: Config, state: dict) -> bool:
     """Migrations and the demo shop; True when the shop was just created."""
-    applied = await migrate(config.database_url)
+    applied = await migrate(config.database_url, config.sql_dir)
     log.info("migrations: %s", ", ".join(applied) if applied else "up to date")
     pool = await create_pool(config.database_url, min_size=1, max_size=2)
     try:
@@ -220,7 +223,7 @@ async def serve(env: dict[str, str], data_dir: Path) -> None:
         if created or state.get("seeded") is False:
             state["seeded"] = await demo.seed_signups(api_url, state["api_key"])
             demo.save_state(data_dir, state)
-        mcp_url = await start_companions(env, api_url, children)
+        mcp_url = await start_companions(env, config, api_url, children)
         devdata.record_running(data_dir, state, env, api_url)  # for `backinstock shell-env`
         emit({"api_url": api_url, "api_key": state["api_key"],
               "docs_url": api_url + BASE_PATH + "/docs", "mcp_url": mcp_url})

@@ -11,6 +11,6 @@ from shared_models.migrations import migrate
 
 def run(args: argparse.Namespace) -> int:
     config = Config.from_env()
-    applied = asyncio.run(migrate(config.database_url))
+    applied = asyncio.run(migrate(config.database_url, config.sql_dir))
     emit({"applied": applied})
     return 0

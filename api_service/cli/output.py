@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
 from api_service.observability.logs import configure_logging
+from shared_models.config import Logs
 
 PROG = "backinstock"
 
@@ -31,9 +31,7 @@ def fail_line(message: str) -> None:
     sys.stderr.flush()
 
 
-def setup_logging() -> None:
-    """Logs on stderr as LOG_FORMAT (json, the default, or text) and LOG_LEVEL say."""
-    try:
-        configure_logging(os.environ, sys.stderr)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+def setup_logging(logs: Logs, development: bool) -> None:
+    """Logs on stderr as LOG_FORMAT and LOG_LEVEL say; unset, JSON, or text
+    lines for a person at a terminal (`development`)."""
+    configure_logging(logs.format_for(development), logs.level, sys.stderr)

@@ -8,7 +8,7 @@ import logging
 import re
 import sys
 from datetime import datetime, timezone
-from typing import Any, Mapping, TextIO
+from typing import Any, TextIO
 
 from shared_models.log_context import current_fields
 
@@ -87,17 +87,6 @@ class TextFormatter(logging.Formatter):
         return redact(f"{line} [{fields}]" if fields else line)
 
 
-def parse_level(raw: str | None) -> int:
-    if not raw:
-        return logging.INFO
-    if raw.isdigit():
-        return int(raw)
-    level = logging.getLevelName(raw.upper())
-    if not isinstance(level, int):
-        raise ValueError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {raw!r}")
-    return level
-
-
 def make_handler(log_format: str, stream: TextIO) -> logging.Handler:
     if log_format not in FORMATS:
         raise ValueError(f"LOG_FORMAT must be json or text, got {log_format!r}")
@@ -108,12 +97,10 @@ def make_handler(log_format: str, stream: TextIO) -> logging.Handler:
     return handler
 
 
-def configure_logging(env: Mapping[str, str], stream: TextIO | None = None) -> logging.Handler:
-    """Root logging from LOG_FORMAT (json, the default, or text) and LOG_LEVEL
-    (INFO by default); a second call replaces the first one's handler. Raises
-    ValueError for a bad value."""
-    handler = make_handler((env.get("LOG_FORMAT") or "json").lower(), stream or sys.stderr)
-    level = parse_level(env.get("LOG_LEVEL"))
+def configure_logging(log_format: str, level: int, stream: TextIO | None = None) -> logging.Handler:
+    """Root logging as config.logs says (LOG_FORMAT, LOG_LEVEL); a second call
+    replaces the first one's handler."""
+    handler = make_handler(log_format, stream or sys.stderr)
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)

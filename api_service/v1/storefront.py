@@ -8,8 +8,7 @@ browsers only from the shop's own origins; and the answer shows no stored
 contact detail or name the caller did not send itself."""
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -23,11 +22,7 @@ from api_service.signups import service
 from api_service.signups.schemas import CONTACT_FIELD
 from api_service.v1 import cors
 from api_service.v1.errors import v1_errors
-from api_service.v1.limits import (
-    STOREFRONT_LIMITERS,
-    StorefrontLimiters,
-    StorefrontLimits,
-)
+from api_service.v1.limits import STOREFRONT_LIMITERS, StorefrontLimiters
 from api_service.v1.output import intent_out
 from api_service.v1.schemas import CREATE_RENAMES, V1SignupCreate
 
@@ -41,12 +36,11 @@ SELECT EXISTS (SELECT 1 FROM shops
 """
 
 
-def limiters_ctx(limits: StorefrontLimits) -> Callable[[web.Application], AsyncIterator[None]]:
+async def limiters_ctx(app: web.Application) -> AsyncIterator[None]:
     """Runs after connections_ctx: the buckets live in the same Redis."""
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        app[STOREFRONT_LIMITERS] = StorefrontLimiters(app[CONNECTIONS].redis, limits)
-        yield
-    return ctx
+    conns = app[CONNECTIONS]
+    app[STOREFRONT_LIMITERS] = StorefrontLimiters(conns.redis, conns.config.limits)
+    yield
 
 
 async def find_shop(pool: asyncpg.Pool, header: str | None) -> Shop:
@@ -135,8 +129,7 @@ def _documented(handler: Any) -> Any:
 
 
 def add_routes(app: web.Application) -> None:
-    # Read here so that a bad value stops create_app, not the first request.
-    app.cleanup_ctx.append(limiters_ctx(StorefrontLimits.from_env(os.environ)))
+    app.cleanup_ctx.append(limiters_ctx)
     app.router.add_post(PATH, _documented(create))
     app.router.add_route("OPTIONS", PATH, preflight)
     app.on_response_prepare.append(cors.add_cors_headers)

@@ -8,12 +8,11 @@ from dispatcher.channels.console import ConsoleProvider
 from dispatcher.channels.push import PushGatewayProvider
 from dispatcher.channels.smtp import SmtpProvider, SmtpUrlError
 from dispatcher.channels.twilio import TwilioProvider
-from shared_models.config import Config, MissingConfig
+from shared_models.config import Config, ConfigError, MissingConfig
 
 log = logging.getLogger("backinstock.providers")
 
 CHANNELS = ("email", "sms", "push")
-_TWILIO_VARS = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM")
 
 
 class Unconfigured:
@@ -38,21 +37,16 @@ def _fallback(config: Config, channel: str) -> Provider:
     if channel == "email":
         # Email is on for every shop by default: a dispatcher without SMTP
         # would fail every alert, so it refuses to start (exit 2).
-        raise MissingConfig("SMTP_URL (email has no provider; console providers only under "
-                            "`backinstock dev` or ALLOW_CONSOLE_PROVIDERS=1)")
+        raise MissingConfig("SMTP_URL", "email has no provider; console providers only under "
+                                        "`backinstock dev` or ALLOW_CONSOLE_PROVIDERS=1")
     return Unconfigured(channel)
 
 
 def _sms(config: Config) -> Provider:
-    values = (config.twilio_account_sid, config.twilio_auth_token, config.twilio_from)
-    if not any(values):
+    if not config.twilio_account_sid:  # Config refuses half a Twilio configuration
         return _fallback(config, "sms")
-    if not all(values):
-        # Half a Twilio configuration is a mistake; falling back to the console
-        # would silently mark real alerts as sent.
-        raise MissingConfig(next(name for name, value in zip(_TWILIO_VARS, values) if not value))
-    sid, token, sender = values
-    return TwilioProvider(sid, token, sender, config.twilio_api_base)
+    return TwilioProvider(config.twilio_account_sid, config.twilio_auth_token, config.twilio_from,
+                          config.twilio_api_base)
 
 
 def _email(config: Config) -> Provider:
@@ -62,7 +56,7 @@ def _email(config: Config) -> Provider:
         return SmtpProvider(config.smtp_url, config.mail_from)
     except SmtpUrlError as exc:
         name = "MAIL_FROM" if "MAIL_FROM" in str(exc) else "SMTP_URL"
-        raise MissingConfig(f"{name} ({exc})") from None
+        raise ConfigError(f"{name} ({exc})") from None
 
 
 def build_providers(config: Config) -> dict[str, Provider]:
