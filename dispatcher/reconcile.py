@@ -28,10 +28,10 @@ import asyncpg
 from dispatcher.inventory import available
 from dispatcher.restocks import Started
 from dispatcher.runner import start_chains
+from dispatcher.periodic import Periodic
 from dispatcher.runtime import Runtime
 from dispatcher.webhooks import catalog, inventory
 from dispatcher.webhooks.process import SHOP_TURN
-from shared_models.aio import cancel_and_wait
 from shared_models.settings import load_effective
 from shared_models.shopify import AdminClient, AdminError, admin_base, gid, legacy_id
 
@@ -237,22 +237,6 @@ async def reconcile_all(rt: Runtime) -> int:
     return len(shops)
 
 
-_running: dict[int, asyncio.Task] = {}
-
-
-async def reconcile_tick(rt: Runtime) -> None:
-    """Called on every sweep: starts a pass in the background when this worker
-    takes the interval's lock (kept for the interval, so one pass per interval)."""
-    minutes = rt.conns.config.shopify_reconcile_minutes
-    if minutes <= 0 or id(rt) in _running:
-        return
-    if not await rt.conns.redis.set(LOCK, "1", nx=True, px=int(minutes * 60_000)):
-        return
-    task = asyncio.create_task(_pass(rt))
-    _running[id(rt)] = task
-    task.add_done_callback(lambda _: _running.pop(id(rt), None))
-
-
 async def _pass(rt: Runtime) -> None:
     try:
         await reconcile_all(rt)
@@ -260,7 +244,5 @@ async def _pass(rt: Runtime) -> None:
         log.exception("reconciliation pass failed; the next interval retries it")
 
 
-async def stop_reconcile(rt: Runtime) -> None:
-    task = _running.get(id(rt))
-    if task is not None:
-        await cancel_and_wait(task)
+# Every SHOPIFY_RECONCILE_MINUTES (0: off); a failed pass waits for the next interval.
+RECONCILE = Periodic(LOCK, lambda rt: int(rt.conns.config.shopify_reconcile_minutes * 60_000), _pass)

@@ -25,14 +25,13 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
-from typing import Any
 
 import asyncpg
 from redis.exceptions import RedisError
 
+from dispatcher.periodic import Periodic
 from dispatcher.runtime import Runtime
 from shared_models import suppression
-from shared_models.aio import cancel_and_wait
 
 log = logging.getLogger("backinstock.retention")
 
@@ -159,29 +158,6 @@ async def enforce_retention(pool: asyncpg.Pool, *, now: dt.datetime | None = Non
     return totals
 
 
-_running: dict[int, asyncio.Task[Any]] = {}
-
-
-async def retention_tick(rt: Runtime) -> None:
-    """Called on every sweep: starts the day's run in the background when this
-    worker takes the day's lock. The run ends with the sweep that started it."""
-    if id(rt) in _running:
-        return
-    if not await rt.conns.redis.set(LOCK, "1", nx=True, px=int(INTERVAL_SECONDS * 1000)):
-        return
-    task = asyncio.create_task(_run(rt))
-    _running[id(rt)] = task
-    task.add_done_callback(lambda _: _running.pop(id(rt), None))
-
-
-async def stop_retention(rt: Runtime) -> None:
-    """The sweep that started a run ends it, and waits for it: the run releases
-    its lock through Redis, which its worker is about to close."""
-    task = _running.get(id(rt))
-    if task is not None:
-        await cancel_and_wait(task)
-
-
 async def _run(rt: Runtime) -> None:
     try:
         removed = await enforce_retention(rt.conns.pool)
@@ -199,3 +175,8 @@ async def _release(rt: Runtime) -> None:
         await rt.conns.redis.delete(LOCK)
     except (RedisError, OSError, RuntimeError):
         pass
+
+
+# Started by the sweep; the run releases the lock if it is stopped or fails,
+# so that the next sweep, anywhere, takes it up.
+RETENTION = Periodic(LOCK, lambda rt: int(INTERVAL_SECONDS * 1000), _run)

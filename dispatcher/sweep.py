@@ -9,9 +9,9 @@ import logging
 
 from redis.exceptions import RedisError
 
-from dispatcher.reconcile import reconcile_tick, stop_reconcile
+from dispatcher.reconcile import RECONCILE
 from dispatcher.reminders import schedule_reminders
-from dispatcher.retention import retention_tick, stop_retention
+from dispatcher.retention import RETENTION
 from dispatcher.runtime import Runtime
 from shared_models.queue import PROCESS_WEBHOOK, RUN_JOB, SEND_OPTIN
 
@@ -58,8 +58,8 @@ async def sweep_forever(rt: Runtime) -> None:
     try:
         await _sweep_loop(rt)
     finally:
-        await stop_retention(rt)
-        await stop_reconcile(rt)
+        await RETENTION.stop(rt)
+        await RECONCILE.stop(rt)
 
 
 async def _sweep_loop(rt: Runtime) -> None:
@@ -74,8 +74,8 @@ async def _sweep_loop(rt: Runtime) -> None:
                 queued = await schedule_reminders(rt)
                 if queued:
                     log.info("queued %d reminders", queued)
-            await retention_tick(rt)  # daily, its own lock, in the background
-            await reconcile_tick(rt)  # every SHOPIFY_RECONCILE_MINUTES, likewise
+            await RETENTION.tick(rt)  # daily, its own lock, in the background
+            await RECONCILE.tick(rt)  # every SHOPIFY_RECONCILE_MINUTES, likewise
         except (RedisError, OSError) as exc:
             log.warning("sweep skipped, Redis unavailable: %s", exc)
         except Exception:

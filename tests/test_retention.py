@@ -205,7 +205,7 @@ async def test_a_worker_runs_it_once_a_day_by_itself(shops, pool, config, redis)
 
 
 async def _idle() -> bool:
-    return not retention._running
+    return not retention.RETENTION.running
 
 
 async def _swept(redis) -> bool:
