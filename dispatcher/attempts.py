@@ -23,10 +23,6 @@ from shared_models.plans import PLANS
 from shared_models.naming import display_name
 from shared_models.queue import MERCHANT_ALERT
 
-SHOP = """
-SELECT shop_id, domain, name, plan, timezone, storefront_domains, uninstalled_at
-FROM shops WHERE shop_id = $1
-"""
 LOAD_SIGNUPS = f"""
 SELECT s.signup_id, s.customer_id, s.channel, s.contact, s.variant_id, s.product_id,
        s.optin_required, s.optin_confirmed_at, s.last_notified_at, s.unsubscribed_at,

@@ -13,12 +13,10 @@ from collections import defaultdict
 from typing import Any
 
 from dispatcher import rules
-from shared_models import allowance as plan
 from dispatcher import targets as sql
 from dispatcher.attempts import (  # noqa: F401  (re-exported)
     DROP_UNSENT,
     LOAD_SIGNUPS,
-    SHOP,
     UNKNOWN_OUTCOME,
     Attempt,
     Chunk,
@@ -34,18 +32,18 @@ from dispatcher.handover import joined
 from dispatcher.outcomes import RECORD_OUTCOMES, OutcomeWriter, record_outcomes  # noqa: F401  (re-exported)
 from dispatcher.runtime import Runtime
 from dispatcher.sending import CancelWatch, call_provider, message_for, send_with_retries  # noqa: F401
-from shared_models.settings import applicable, load_effective
+from shared_models.signup_states import alerted
 
 
 def still_wanted(job: Any, signup: Any) -> bool:
     """A target can go stale between queueing and sending: another send got
     there first, or (reminders) the customer bought."""
     if job["trigger"] == "restock":
-        return signup["last_notified_at"] is None
+        return not alerted(signup)
     if job["trigger"] == "reminder":
         stage = (job["payload"] or {}).get("stage", 1)
         return signup["purchased_at"] is None and signup["reminder_stage"] < stage
-    return signup["last_notified_at"] is None or job["allow_resend"]
+    return not alerted(signup) or job["allow_resend"]
 
 
 async def keep_leases(rt: Runtime, job: Any, signup_ids: list[uuid.UUID]) -> None:
@@ -57,11 +55,12 @@ async def keep_leases(rt: Runtime, job: Any, signup_ids: list[uuid.UUID]) -> Non
         await rt.conns.pool.execute(sql.HEARTBEAT, job["shop_id"], job["job_id"])
 
 
-async def run_chunk(rt: Runtime, job: Any, claimed: list[Any]) -> None:
-    pool, shop_id = rt.conns.pool, job["shop_id"]
-    shop = await pool.fetchrow(SHOP, shop_id)
-    settings = applicable(await load_effective(pool, shop_id), shop["plan"])
-    chunk = Chunk(shop, job, settings, plan.current_month(shop["timezone"]))
+async def run_chunk(rt: Runtime, chunk: Chunk, claimed: list[Any]) -> None:
+    """`chunk` carries the shop and its settings as read once for this run
+    (runner.load_chunk): the rules, the messages, the blocked attempts and the
+    usage check all read them there."""
+    pool, job, settings = rt.conns.pool, chunk.job, chunk.settings
+    shop_id = job["shop_id"]
     claimed = sorted(claimed, key=lambda r: r["position"])
     ids = [r["signup_id"] for r in claimed]
     batch_of = {r["signup_id"]: r["batch"] for r in claimed}

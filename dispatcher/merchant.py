@@ -10,7 +10,9 @@ from dispatcher.channels.base import ProviderError
 from dispatcher.messages import render_merchant_email
 from dispatcher.runtime import Runtime
 from shared_models.plans import PLANS
-from shared_models.settings import load_effective
+from shared_models.naming import display_name
+from shared_models.settings import SHOP_WITH_OVERRIDES, sending_settings
+from shared_models.signup_states import WAITING
 
 log = logging.getLogger("backinstock.dispatcher")
 
@@ -18,12 +20,10 @@ MARK = """
 INSERT INTO merchant_alerts (shop_id, kind, key) VALUES ($1, $2, $3)
 ON CONFLICT DO NOTHING RETURNING sent_at
 """
-SHOP = "SELECT name, plan, domain FROM shops WHERE shop_id = $1 AND uninstalled_at IS NULL"
-VARIANT = """
+VARIANT = f"""
 SELECT v.product_title, v.variant_title,
        (SELECT count(*) FROM signups s WHERE s.shop_id = v.shop_id AND s.variant_id = v.variant_id
-          AND s.last_notified_at IS NULL AND s.unsubscribed_at IS NULL
-          AND (NOT s.optin_required OR s.optin_confirmed_at IS NOT NULL)) AS waiting
+          AND {WAITING}) AS waiting
 FROM variants v WHERE v.shop_id = $1 AND v.variant_id = $2
 """
 USED = "SELECT used FROM plan_usage WHERE shop_id = $1 AND month = $2"
@@ -36,7 +36,7 @@ async def compose(rt: Runtime, shop_id: uuid.UUID, kind: str, key: str, shop, se
         variant = await pool.fetchrow(VARIANT, shop_id, int(key))
         if not rule["enabled"] or variant is None or variant["waiting"] < rule["threshold"]:
             return None
-        title = " - ".join(p for p in (variant["product_title"], variant["variant_title"]) if p) or f"Variant {key}"
+        title = display_name(variant["product_title"], variant["variant_title"]) or f"Variant {key}"
         return (f"High demand: {title}",
                 f"{variant['waiting']} customers are waiting for {title} at {shop['name']}. "
                 f"Restocking it soon would bring them back.")
@@ -55,10 +55,10 @@ async def compose(rt: Runtime, shop_id: uuid.UUID, kind: str, key: str, shop, se
 
 async def merchant_alert(rt: Runtime, shop_id: uuid.UUID, kind: str, key: str) -> bool:
     pool = rt.conns.pool
-    shop = await pool.fetchrow(SHOP, shop_id)
-    if shop is None:
+    shop = await pool.fetchrow(SHOP_WITH_OVERRIDES, shop_id)
+    if shop is None or shop["uninstalled_at"] is not None:
         return False
-    settings = await load_effective(pool, shop_id)
+    settings = sending_settings(shop)
     content = await compose(rt, shop_id, kind, key, shop, settings)
     if content is None or await pool.fetchval(MARK, shop_id, kind, key) is None:
         return False

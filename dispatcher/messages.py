@@ -23,8 +23,6 @@ from shared_models.settings import DEFAULTS
 from shared_models.naming import SHOPIFY_DEFAULT_VARIANT, product_name
 from shared_models.templates import RenderError, render_line
 
-
-CHANNELS = ("email", "sms", "push")
 DEFAULT_SUBJECT: str = DEFAULTS["channels"]["email"]["subject"]
 SMS_OPT_OUT = "Reply STOP to opt out"
 SMS_PRODUCT_CHARS = 60  # keeps an SMS to a couple of segments

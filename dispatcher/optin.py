@@ -16,7 +16,7 @@ from dispatcher.channels.base import ProviderError
 from dispatcher.messages import confirm_url, render_confirmation
 from dispatcher.runtime import Runtime
 from shared_models import suppression
-from shared_models.settings import applicable, load_effective
+from shared_models.settings import sending_settings
 
 log = logging.getLogger("backinstock.dispatcher")
 
@@ -27,7 +27,8 @@ FROM shops sh
 WHERE s.shop_id = $1 AND s.signup_id = $2 AND sh.shop_id = s.shop_id AND sh.uninstalled_at IS NULL
   AND s.optin_required AND s.optin_confirmed_at IS NULL AND s.optin_sent_at IS NULL
   AND s.unsubscribed_at IS NULL
-RETURNING s.channel, s.contact, s.variant_id, sh.name AS shop_name, sh.plan
+RETURNING s.channel, s.contact, s.variant_id, sh.name AS shop_name, sh.plan,
+          (SELECT st.overrides FROM settings st WHERE st.shop_id = sh.shop_id) AS settings_overrides
 """
 VARIANT = "SELECT product_title, variant_title FROM variants WHERE shop_id = $1 AND variant_id = $2"
 
@@ -42,7 +43,7 @@ async def send_optin(rt: Runtime, shop_id: uuid.UUID, signup_id: uuid.UUID) -> b
         log.info("opt-in confirmation for signup %s not sent: its %s contact is suppressed "
                  "(no SMS; email and push at most weekly)", signup_id, row["channel"])
         return False
-    settings = applicable(await load_effective(pool, shop_id), row["plan"])
+    settings = sending_settings(row)
     if rules.channel_disabled(row, settings) or rules.country_not_allowed(row, settings):
         log.info("opt-in confirmation for signup %s not sent: %s is off or not allowed for it",
                  signup_id, row["channel"])

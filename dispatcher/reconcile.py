@@ -32,7 +32,8 @@ from dispatcher.periodic import Periodic
 from dispatcher.runtime import Runtime
 from dispatcher.webhooks import catalog, inventory
 from dispatcher.webhooks.process import SHOP_TURN
-from shared_models.settings import load_effective
+from shared_models.settings import SHOP_WITH_OVERRIDES, sending_settings
+from shared_models.signup_states import OPEN
 from shared_models.shopify import AdminClient, AdminError, admin_base, gid, legacy_id
 
 log = logging.getLogger("backinstock.reconcile")
@@ -46,13 +47,13 @@ SELECT shop_id FROM shops
 WHERE shopify_connected_at IS NOT NULL AND shopify_token IS NOT NULL AND uninstalled_at IS NULL
 ORDER BY reconciled_at NULLS FIRST, shop_id
 """
-SHOP = "SELECT * FROM shops WHERE shop_id = $1"
-# Variants with someone waiting (the signups_open index's definition of waiting).
-WAITING_VARIANTS = """
+# Variants with an open signup (shared_models.signup_states): one awaiting its
+# opt-in may confirm before the restock.
+WAITING_VARIANTS = f"""
 SELECT v.variant_id, v.inventory_item_id, v.source FROM variants v
 WHERE v.shop_id = $1 AND v.deleted_at IS NULL
   AND v.variant_id IN (SELECT DISTINCT s.variant_id FROM signups s
-                       WHERE s.shop_id = $1 AND s.last_notified_at IS NULL AND s.unsubscribed_at IS NULL)
+                       WHERE s.shop_id = $1 AND {OPEN})
 ORDER BY v.variant_id
 """
 STORED_LEVELS = """
@@ -191,7 +192,7 @@ class ShopReconciler:
         event = {"triggered_at": now, "received_at": now}
         async with self.rt.conns.pool.acquire() as conn, conn.transaction():
             await conn.execute(SHOP_TURN, shop_id)
-            shop = await conn.fetchrow(SHOP, shop_id)
+            shop = await conn.fetchrow(SHOP_WITH_OVERRIDES, shop_id)  # read in turn: the handlers need it fresh
             _, started = await handler(conn, shop, payload, event)
         await self._start(started)
 
@@ -203,10 +204,10 @@ class ShopReconciler:
 
 async def reconcile_shop(rt: Runtime, session: aiohttp.ClientSession, shop_id: uuid.UUID) -> Found | None:
     pool, config = rt.conns.pool, rt.conns.config
-    shop = await pool.fetchrow(SHOP, shop_id)
+    shop = await pool.fetchrow(SHOP_WITH_OVERRIDES, shop_id)
     if shop is None or not shop["shopify_token"]:
         return None
-    locations = (await load_effective(pool, shop_id))["delivery"]["location_ids"]
+    locations = sending_settings(shop)["delivery"]["location_ids"]
     client = AdminClient(session, admin_base(config.shopify_admin_api_base, shop["domain"]),
                          shop["shopify_token"], config.shopify_api_version)
     found = await ShopReconciler(rt, client, shop, list(locations)).run()

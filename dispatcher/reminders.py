@@ -11,12 +11,12 @@ from dispatcher.inventory import available
 from dispatcher.runner import start_chains
 from dispatcher.runtime import Runtime
 from shared_models import jobs
-from shared_models.settings import applicable, effective
+from shared_models.settings import sending_settings
 
 log = logging.getLogger("backinstock.reminders")
 
 SHOPS = """
-SELECT sh.shop_id, sh.plan, sh.timezone, st.overrides FROM settings st JOIN shops sh USING (shop_id)
+SELECT sh.shop_id, sh.plan, sh.timezone, st.overrides AS settings_overrides FROM settings st JOIN shops sh USING (shop_id)
 WHERE st.overrides -> 'delivery' -> 'reminders' ->> 'enabled' = 'true' AND sh.uninstalled_at IS NULL
 """
 DUE = """
@@ -41,7 +41,7 @@ async def due_signups(rt: Runtime, shop: Any, settings: dict, stage: int, days: 
 
 
 async def schedule_shop(rt: Runtime, shop: Any) -> int:
-    settings = applicable(effective(shop["overrides"]), shop["plan"])
+    settings = sending_settings(shop)
     reminders = settings["delivery"]["reminders"]
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     queued = 0

@@ -11,7 +11,6 @@ import asyncpg
 
 from dispatcher.inventory import published
 from shared_models import jobs
-from shared_models.settings import applicable, load_effective
 
 INSERT_RESTOCK = """
 INSERT INTO restocks (shop_id, restock_id, variant_id, quantity, status, job_id, started_at)
@@ -54,10 +53,10 @@ async def start_job(conn: asyncpg.Connection, shop: Any, variant_id: int, settin
     return Started(job_id, len(added))
 
 
-async def on_quantity(conn: asyncpg.Connection, shop: Any, variant: Any, before: int, after: int
-                      ) -> Started | None:
-    """Called inside the transaction that stored the new quantity (variant row locked)."""
-    settings = applicable(await load_effective(conn, shop["shop_id"]), shop["plan"])
+async def on_quantity(conn: asyncpg.Connection, shop: Any, settings: dict, variant: Any, before: int,
+                      after: int) -> Started | None:
+    """Called inside the transaction that stored the new quantity (variant row locked);
+    `settings` as the webhook read them (shared_models.settings.sending_settings)."""
     delivery = settings["delivery"]
     if not crossed(before, after, delivery["min_restock_quantity"]):
         if after < delivery["min_restock_quantity"]:
@@ -79,12 +78,12 @@ async def on_quantity(conn: asyncpg.Connection, shop: Any, variant: Any, before:
     return started
 
 
-async def on_published(conn: asyncpg.Connection, shop: Any, variant: Any, quantity: int) -> Started | None:
+async def on_published(conn: asyncpg.Connection, shop: Any, settings: dict, variant: Any, quantity: int
+                       ) -> Started | None:
     """A product just published: a restock that waited for it goes out if still in stock."""
     waiting = await conn.fetch(WAITING_FOR_PUBLISH, shop["shop_id"], variant["variant_id"])
     if not waiting or shop["uninstalled_at"] is not None:
         return None
-    settings = applicable(await load_effective(conn, shop["shop_id"]), shop["plan"])
     if quantity < settings["delivery"]["min_restock_quantity"]:
         await conn.execute(DROP_WAITING, shop["shop_id"], variant["variant_id"])
         return None

@@ -5,6 +5,8 @@ from typing import Any, Mapping
 
 import phonenumbers
 
+from shared_models import signup_states
+
 
 def sms_region(phone: str) -> str | None:
     try:
@@ -14,7 +16,7 @@ def sms_region(phone: str) -> str | None:
 
 
 def unsubscribed(signup: Mapping[str, Any], settings: dict) -> bool:
-    return signup["unsubscribed_at"] is not None
+    return signup_states.unsubscribed(signup)
 
 
 def suppressed(signup: Mapping[str, Any], settings: dict) -> bool:
@@ -27,7 +29,7 @@ def channel_disabled(signup: Mapping[str, Any], settings: dict) -> bool:
 
 
 def optin_unconfirmed(signup: Mapping[str, Any], settings: dict) -> bool:
-    return signup["optin_required"] and signup["optin_confirmed_at"] is None
+    return signup_states.awaiting_optin(signup)
 
 
 def country_not_allowed(signup: Mapping[str, Any], settings: dict) -> bool:

@@ -1,18 +1,24 @@
 """run_job: one chunk of a send job per arq job, then the job continues at
 the back of the queue, so that shops take turns and several workers share a
-big restock."""
+big restock. A run reads its shop and the shop's settings once
+(load_chunk), when it has work, and passes them along in the Chunk."""
 from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
+
+import asyncpg
 
 from dispatcher import targets as sql
-from dispatcher.batches import check_batch, drop_unavailable_reminders
-from dispatcher.delivery import run_chunk
+from dispatcher.batches import check_batch, claim_batch_check, drop_unavailable_reminders
+from dispatcher.delivery import Chunk, run_chunk
 from dispatcher.runtime import Runtime
 from shared_models import jobs
+from shared_models.allowance import current_month
 from shared_models.chains import start_chains as chains_start
 from shared_models.queue import RUN_JOB
+from shared_models.settings import SHOP_WITH_OVERRIDES, sending_settings
 
 log = logging.getLogger("backinstock.dispatcher")
 
@@ -21,6 +27,12 @@ async def start_chains(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID, targe
                        defer_by: float | None = None) -> None:
     """The job's chains as this worker's tuning says (shared_models.chains owns the rule)."""
     await chains_start(rt.queue, rt.conns.chains, shop_id, job_id, targets, defer_by=defer_by)
+
+
+async def load_chunk(pool: asyncpg.Pool, job: Any) -> Chunk:
+    """The job's shop and its settings, one round trip, for everything this run does."""
+    shop = await pool.fetchrow(SHOP_WITH_OVERRIDES, job["shop_id"])
+    return Chunk(shop, job, sending_settings(shop), current_month(shop["timezone"]))
 
 
 async def run_job(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID) -> str:
@@ -37,14 +49,17 @@ async def run_job(rt: Runtime, shop_id: uuid.UUID, job_id: uuid.UUID) -> str:
     if job["deferred"]:
         return "deferred"  # its next batch is due later; a deferred chain or the sweep runs it
     await pool.execute(sql.START, shop_id, job_id)
-    if job["batch_checked"] < job["current_batch"]:
-        await check_batch(rt, job)
+    chunk: Chunk | None = None
+    if job["batch_checked"] < job["current_batch"] and await claim_batch_check(rt, job):
+        chunk = await load_chunk(pool, job)
+        await check_batch(rt, chunk)
     claimed = await pool.fetch(sql.CLAIM, shop_id, job_id, job["current_batch"],
                                rt.tuning.lease_seconds, rt.tuning.chunk_size)
     if claimed:
-        claimed = await drop_unavailable_reminders(rt, job, claimed)
+        chunk = chunk or await load_chunk(pool, job)
+        claimed = await drop_unavailable_reminders(rt, chunk, claimed)
         if claimed:
-            await run_chunk(rt, job, claimed)
+            await run_chunk(rt, chunk, claimed)
         await rt.queue.try_enqueue(RUN_JOB, str(shop_id), str(job_id))
         return "chunk"
     interval = await pool.fetchval(sql.ADVANCE, shop_id, job_id, job["current_batch"])

@@ -7,6 +7,8 @@ from typing import Any
 
 import asyncpg
 
+from shared_models.signup_states import open_sql
+
 ONE_BATCH = 2**31 - 1
 ANALYZE_AFTER = 5_000
 ORDER_SQL = {"oldest_first": "created_at ASC, signup_id ASC", "newest_first": "created_at DESC, signup_id DESC"}
@@ -48,7 +50,8 @@ UPDATE jobs SET sent = c.sent, failed = c.failed, blocked = c.blocked FROM c
 WHERE shop_id = $1 AND job_id = $2
 """
 TARGETS_BY_IDS = "signup_id = ANY($4::uuid[])"
-TARGETS_WAITING_ON_VARIANT = "variant_id = $4 AND last_notified_at IS NULL AND unsubscribed_at IS NULL"
+# A restock targets the variant's open signups (shared_models.signup_states).
+TARGETS_WAITING_ON_VARIANT = f"variant_id = $4 AND {open_sql('')}"
 SET_BATCHES = """
 UPDATE jobs SET total_batches = GREATEST(1, (SELECT max(batch) FROM job_targets
                                               WHERE shop_id = $1 AND job_id = $2))

@@ -37,6 +37,15 @@ DEFAULTS: dict[str, Any] = {
 }
 
 READ_OVERRIDES = "SELECT overrides FROM settings WHERE shop_id = $1"
+# A shop with its stored overrides in one round trip: what a dispatcher job
+# reads once (a send job's chunk, a webhook event, a merchant email) and then
+# hands to everything it calls, which reads sending_settings(shop), never the
+# database again.
+SHOP_WITH_OVERRIDES = """
+SELECT sh.*, st.overrides AS settings_overrides
+FROM shops sh LEFT JOIN settings st ON st.shop_id = sh.shop_id
+WHERE sh.shop_id = $1
+"""
 
 
 def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -115,6 +124,12 @@ def plan_errors(current: dict[str, Any], patch: dict[str, Any], plan: str) -> di
         if value != _get(current, gate.path):
             errors[".".join(gate.path)] = [gate.message.format(plan=plan)]
     return errors
+
+
+def sending_settings(shop: Any) -> dict[str, Any]:
+    """The settings a job applies, from a shop read with SHOP_WITH_OVERRIDES:
+    effective, and as the shop's plan allows them now (see applicable)."""
+    return applicable(effective(shop["settings_overrides"]), shop["plan"])
 
 
 def applicable(settings: dict[str, Any], plan: str) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from shared_models.channels import CHANNELS
 from shared_models.listing import PageQuery
 from shared_models.jsonutil import isoformat
 
-CHANNELS = ("email", "sms", "push")
 STATUSES = ("sending", "sent", "failed", "blocked")
 BLOCKED_REASONS = ("plan_limit", "channel_disabled", "optin_unconfirmed", "unsubscribed",
                    "country_not_allowed", "sold_out", "not_published")

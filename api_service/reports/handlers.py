@@ -43,7 +43,7 @@ async def summary_report(call: Call) -> dict[str, Any] | web.StreamResponse:
     async with reading(call.pool, call.shop.shop_id) as conn:
         totals = await summary.totals(conn, call.shop, call.query, window)
     if respond.wants_csv(call):
-        return await respond.single_row_csv(call, summary.flat(totals), REPORTS["summary"].column_names,
+        return await respond.single_row_csv(call, summary.flat(totals), list(REPORTS["summary"].columns),
                                             window.filename("summary"))
     return totals
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from shared_models.channels import CHANNELS_TEXT
+
 
 @dataclass(frozen=True)
 class Column:
@@ -29,7 +31,7 @@ class Report:
 
 PERIOD = Column("period", "date", "First day of the period (day, ISO week starting Monday, or month) in the "
                                   "shop's timezone; edge periods only count days inside from..to")
-CHANNEL = Column("channel", "string", "email, sms or push")
+CHANNEL = Column("channel", "string", CHANNELS_TEXT)
 
 _BLOCKED = ("plan_limit", "channel_disabled", "optin_unconfirmed", "unsubscribed", "country_not_allowed",
             "sold_out", "not_published")
@@ -103,7 +105,7 @@ FILTERS: dict[str, str] = {
     "to": "Last day, inclusive (YYYY-MM-DD or timestamp). Default: today in the shop's timezone",
     "variant_id": "Only this Shopify variant",
     "product_id": "Only this Shopify product",
-    "channel": "email, sms or push",
+    "channel": CHANNELS_TEXT,
     "granularity": "day (default), week or month: the period of time series; validated everywhere",
     "format": "json (default) or csv; 'Accept: text/csv' also selects CSV",
     "bom": "true: the CSV starts with a UTF-8 byte order mark, so that Excel reads accents right "

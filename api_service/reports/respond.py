@@ -1,13 +1,13 @@
-"""JSON or CSV. CSV is PostgreSQL's own COPY output, streamed chunk by chunk
-to the client: asyncpg reads the next chunk only once the previous one is
-written (and aiohttp's write waits for the socket), so memory stays flat
+"""JSON or CSV. Every CSV is PostgreSQL's own COPY output, streamed chunk by
+chunk to the client: asyncpg reads the next chunk only once the previous one
+is written (and aiohttp's write waits for the socket), so memory stays flat
 whatever the size. Cells a spreadsheet would run as formulas are neutralised
-in SQL (report_csv_cell) before COPY sees them."""
+by one rule, in SQL (sql/functions/report_csv_cell.sql), before COPY sees
+them: csv_query applies it to every text column, the one-row summary's
+included (one_row_query), so no CSV is written or escaped in Python."""
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import logging
 from typing import Any
 
@@ -23,7 +23,6 @@ log = logging.getLogger("backinstock.reports")
 
 EXPORT_SETTINGS = "SET LOCAL jit = off; SET LOCAL work_mem = '32MB'"  # big exports sort in memory
 COPY_TIMEOUT = 3600.0  # seconds for one export; the pool's 30 s command timeout would cut big ones
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff".encode()  # Excel reads a double-clicked CSV as UTF-8 only with it
 
 
@@ -111,24 +110,21 @@ async def stream_csv(call: Call, sql: str, args: list[Any], columns: list[Column
     return response
 
 
-def neutralise(value: Any) -> str:
-    """A cell as COPY writes it (float8 1.0 is "1"), with formulas neutralised."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+# A one-row report's values as parameters, typed as its JSON has them (dates,
+# timestamps and money arrive formatted, as text).
+PARAMETER_TYPES = {"integer": "bigint", "number": "float8", "decimal": "text", "string": "text", "date": "text",
+                   "timestamp": "text"}
 
 
-async def single_row_csv(call: Call, row: dict[str, Any], columns: list[str], filename: str
+def one_row_query(row: dict[str, Any], columns: list[Column]) -> tuple[str, list[Any]]:
+    """A row computed here (the summary) as a query, so that it goes through
+    csv_query and COPY like every other report."""
+    cells = ", ".join(f"${i}::{PARAMETER_TYPES[c.type]} AS {_header(c.name)}" for i, c in enumerate(columns, 1))
+    return f"SELECT {cells}", [row[c.name] for c in columns]
+
+
+async def single_row_csv(call: Call, row: dict[str, Any], columns: list[Column], filename: str
                          ) -> web.StreamResponse:
-    """A one-row report (summary): the same CSV dialect as COPY's, written here."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerow([neutralise(row[c]) for c in columns])
-    response = _csv_response(filename)
-    assert call.request is not None
-    await response.prepare(call.request)
-    await response.write(_bom(call) + buffer.getvalue().encode())
-    await response.write_eof()
-    return response
+    """A one-row report (summary), as every CSV: through csv_query and COPY."""
+    sql, args = one_row_query(row, columns)
+    return await stream_csv(call, sql, args, columns, filename)

@@ -7,10 +7,10 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from api_service.booleans import QueryBoolean
+from shared_models.channels import CHANNELS
 from shared_models.listing import DateOrTimestamp
 from api_service.reports.manifest import DEMAND_FILTERS, FILTERS
 
-CHANNELS = ("email", "sms", "push")
 GRANULARITIES = ("day", "week", "month")
 FORMATS = ("json", "csv")
 SORTS = ("pending", "total", "last_requested_at")

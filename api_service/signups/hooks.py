@@ -7,20 +7,15 @@ from typing import Any
 from api_service.context import Connections, Shop
 from shared_models.queue import MERCHANT_ALERT, SEND_OPTIN
 from shared_models.settings import load_effective
+from shared_models.signup_states import awaiting_optin, waiting_sql
 
-# Waiting as the contract defines it (never alerted, not unsubscribed, opt-in
-# confirmed where required). Counting stops at the threshold: enough to know it was reached.
-WAITING = """
-SELECT count(*) FROM (SELECT 1 FROM signups
-                      WHERE shop_id = $1 AND variant_id = $2
-                        AND last_notified_at IS NULL AND unsubscribed_at IS NULL
-                        AND (NOT optin_required OR optin_confirmed_at IS NOT NULL)
-                      LIMIT $3) s
+# The variant's waiting signups (shared_models.signup_states). Counting stops
+# at the threshold: enough to know it was reached.
+WAITING = f"""
+SELECT count(*) FROM (SELECT 1 FROM signups s
+                      WHERE s.shop_id = $1 AND s.variant_id = $2 AND {waiting_sql("s")}
+                      LIMIT $3) w
 """
-
-
-def needs_optin_confirmation(signup: Any) -> bool:
-    return bool(signup["optin_required"]) and signup["optin_confirmed_at"] is None
 
 
 async def request_optin_confirmation(conns: Connections, shop: Shop, signup: Any) -> None:
@@ -51,6 +46,6 @@ async def after_create(conns: Connections, shop: Shop, row: Any, created: bool) 
     """What follows a create, from the API or the storefront."""
     if not created:
         return
-    if needs_optin_confirmation(row):
+    if awaiting_optin(row):
         await request_optin_confirmation(conns, shop, row)
     await check_high_demand(conns, shop, row)

@@ -14,13 +14,15 @@ from api_service.signups import queries
 from shared_models import jobs
 from shared_models.chains import start_chains
 from shared_models.settings import applicable
+from shared_models.signup_states import NOT_ALERTED, alerted_sql
 
-LOCK_ONE = """
-SELECT last_notified_at IS NOT NULL AS notified FROM signups
+# "Already notified" is alerted (shared_models.signup_states), whatever happened since.
+LOCK_ONE = f"""
+SELECT {alerted_sql("")} AS notified FROM signups
 WHERE shop_id = $1 AND signup_id = $2 FOR UPDATE
 """
-STATES = """
-SELECT signup_id, last_notified_at IS NOT NULL AS notified FROM signups
+STATES = f"""
+SELECT signup_id, {alerted_sql("")} AS notified FROM signups
 WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])
 """
 ALREADY_NOTIFIED = "Signup was already notified; set allow_resend to send again"
@@ -80,7 +82,7 @@ async def bulk_notify(call: Call) -> Reply:
         filters = dict(body["filters"])
         w = queries.where(shop_id, filters, call.shop.timezone)
         if not allow_resend:
-            w.clauses.append("s.last_notified_at IS NULL")
+            w.clauses.append(NOT_ALERTED)
         eligible = [r["signup_id"] for r in await call.pool.fetch(
             f"SELECT s.signup_id FROM signups s WHERE {w.sql}", *w.args)]
     async with call.pool.acquire() as conn, conn.transaction():

@@ -5,6 +5,7 @@ from typing import Any
 
 from shared_models.jsonutil import isoformat
 from shared_models.naming import display_name
+from shared_models.signup_states import optin_confirmed
 
 def signup_out(row: Any) -> dict[str, Any]:
     return {
@@ -21,9 +22,7 @@ def signup_out(row: Any) -> dict[str, Any]:
         },
         "customer": {"id": str(row["customer_id"]), "email": row["customer_email"],
                      "name": row["customer_name"]},
-        # Confirmed when no opt-in was asked for, or once the customer confirmed.
-        "optin": {"required": row["optin_required"],
-                  "confirmed": not row["optin_required"] or row["optin_confirmed_at"] is not None},
+        "optin": {"required": row["optin_required"], "confirmed": optin_confirmed(row)},
         "notifications_sent": row["notifications_sent"],
         "last_notified_at": isoformat(row["last_notified_at"]),
         "unsubscribed_at": isoformat(row["unsubscribed_at"]),

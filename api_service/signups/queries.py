@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared_models import listing
+from shared_models.signup_states import ALERTED, OPEN, open_sql
 
 # One row per signup with its customer and catalog variant (no N+1). The v1
 # shape needs the extra columns (phone, inventory item, blocked_at).
@@ -107,10 +108,10 @@ DELETE_MANY = "DELETE FROM signups WHERE shop_id = $1 AND signup_id = ANY($2::uu
 
 # --- transfer ---------------------------------------------------------------
 
-OPEN = "s.last_notified_at IS NULL AND s.unsubscribed_at IS NULL"
+# unsent: the open signups (shared_models.signup_states); sent: the alerted.
 TRANSFER_SCOPES = {
     "unsent": OPEN,
-    "sent": "s.last_notified_at IS NOT NULL",
+    "sent": ALERTED,
     "all": "true",
 }
 # Sources ($2 variant, $3 product, in scope) and the open signups of the same
@@ -125,7 +126,7 @@ WHERE s.shop_id = $1
        OR (s.variant_id = $4 AND {OPEN} AND s.customer_id IN (
            SELECT o.customer_id FROM signups o
            WHERE o.shop_id = $1 AND o.variant_id = $2 AND o.product_id = $3
-             AND o.last_notified_at IS NULL AND o.unsubscribed_at IS NULL)))
+             AND {open_sql("o")})))
 ORDER BY s.signup_id FOR UPDATE OF s
 """
     for scope, clause in TRANSFER_SCOPES.items()
@@ -147,7 +148,7 @@ WITH pairs AS (
             AND t.optin_required AND t.optin_confirmed_at IS NULL AND s.optin_confirmed_at IS NOT NULL) AS take_source
     FROM signups s
     JOIN signups t ON t.shop_id = s.shop_id AND t.customer_id = s.customer_id AND t.channel = s.channel
-        AND t.variant_id = $3 AND t.last_notified_at IS NULL AND t.unsubscribed_at IS NULL
+        AND t.variant_id = $3 AND {open_sql("t")}
     WHERE s.shop_id = $1 AND s.signup_id = ANY($2::uuid[]) AND {OPEN}
 ), targets AS (
     UPDATE signups t SET created_at = LEAST(t.created_at, p.created_at),

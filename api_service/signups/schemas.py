@@ -10,12 +10,12 @@ from marshmallow import Schema, ValidationError, fields, missing, post_load, val
 from api_service.booleans import StrictBoolean
 from shared_models.listing import PageQuery
 from api_service.signups.validators import CountryCode, Phone, check_http_url, check_locale
+from shared_models.channels import CHANNELS
 from shared_models.contacts import PHONE_SEPARATORS
+from shared_models.signup_states import STATUSES
 
-CHANNELS = ("email", "sms", "push")
-STATUSES = ("pending", "notified", "blocked", "unsubscribed")
 SCOPES = ("unsent", "sent", "all")
-CONTACT_FIELD = {"email": "email", "sms": "phone", "push": "push_token"}
+CONTACT_FIELD = {"email": "email", "sms": "phone", "push": "push_token"}  # the customer field each channel needs
 SHOPIFY_ID = validate.Range(min=1, max=2**63 - 1)
 MAX_IDS = 10_000
 

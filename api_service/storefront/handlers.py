@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from api_service.context import CONNECTIONS
+from shared_models.channels import CHANNELS
 from shared_models.errors import Forbidden, NotFound
 from api_service.routing import json_response
 from api_service.v1 import cors
@@ -23,7 +24,6 @@ from api_service.v1.limits import STOREFRONT_LIMITERS
 from shared_models.settings import applicable, load_effective
 
 SOURCE = Path(__file__).with_name("widget.js")
-CHANNELS = ("email", "sms", "push")
 SHOP = "SELECT * FROM shops WHERE domain = $1 AND uninstalled_at IS NULL"
 CONFIG_MAX_AGE = 60
 PLAIN_MAX_AGE = 300

@@ -8,10 +8,11 @@ from typing import Any
 import asyncpg
 
 from shared_models import listing
+from shared_models.signup_states import ALERTED, NOT_ALERTED
 from api_service.context import Shop
 from api_service.signups import queries
 
-NOTIFIED = {True: "s.last_notified_at IS NOT NULL", False: "s.last_notified_at IS NULL"}
+NOTIFIED = {True: ALERTED, False: NOT_ALERTED}  # alerted or not, whatever happened since
 
 
 async def page(conn: asyncpg.Pool | asyncpg.Connection, shop: Shop, query: dict[str, Any]

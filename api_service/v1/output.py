@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared_models.jsonutil import isoformat
+from shared_models.signup_states import optin_confirmed
 
 INTENT_KEYS = ("id", "channel", "email", "phone", "quantity", "source", "notified_at", "blocked_at",
                "unsubscribed_at", "optin_confirmed", "sent_notifications_count", "shopify_variant_id",
@@ -24,8 +25,7 @@ def intent_out(row: Any) -> dict[str, Any]:
         "notified_at": isoformat(row["last_notified_at"]),
         "blocked_at": isoformat(row["last_blocked_at"]),
         "unsubscribed_at": isoformat(row["unsubscribed_at"]),
-        # As v2's optin.confirmed: true when no opt-in was asked for, or once confirmed.
-        "optin_confirmed": not row["optin_required"] or row["optin_confirmed_at"] is not None,
+        "optin_confirmed": optin_confirmed(row),  # as v2's optin.confirmed
         "sent_notifications_count": row["notifications_sent"],
         "shopify_variant_id": row["variant_id"],
         "shopify_product_id": row["product_id"],

@@ -12,7 +12,6 @@ from shared_models.config import Config, ConfigError, MissingConfig
 
 log = logging.getLogger("backinstock.providers")
 
-CHANNELS = ("email", "sms", "push")
 
 
 class Unconfigured:

@@ -10,7 +10,7 @@ from dispatcher.inventory import available, published
 from dispatcher.restocks import Started, on_published, on_quantity
 from shared_models.payload import INT32, as_int, as_text, as_time
 from shared_models.naming import catalog_variant_title
-from shared_models.settings import load_effective
+from shared_models.settings import sending_settings
 
 VARIANT = "SELECT * FROM variants WHERE shop_id = $1 AND variant_id = $2 FOR UPDATE"
 UPSERT = """
@@ -45,7 +45,8 @@ async def product_upsert(conn: asyncpg.Connection, shop: Any, payload: dict, eve
         return "ignored: no product id", []
     updated_at = as_time(payload.get("updated_at")) or event["triggered_at"] or event["received_at"]
     handle = as_text(payload.get("handle"), 255)
-    locations = (await load_effective(conn, shop["shop_id"]))["delivery"]["location_ids"]
+    settings = sending_settings(shop)
+    locations = settings["delivery"]["location_ids"]
     started: list[Started] = []
     stale = 0
     for v in payload.get("variants") or []:
@@ -65,9 +66,9 @@ async def product_upsert(conn: asyncpg.Connection, shop: Any, payload: dict, eve
             as_text(payload.get("vendor"), 255), url, handle, as_int(v.get("inventory_quantity"), INT32),
             as_text(payload.get("status"), 20) or "active", as_time(payload.get("published_at")), updated_at)
         after = await available(conn, shop["shop_id"], variant_id, locations)
-        s = await on_quantity(conn, shop, new, before, after) if old is not None else None
+        s = await on_quantity(conn, shop, settings, new, before, after) if old is not None else None
         if s is None and not was_published and published(new):
-            s = await on_published(conn, shop, new, after)
+            s = await on_published(conn, shop, settings, new, after)
         if s:
             started.append(s)
     outcome = "catalog updated" + (f", {stale} stale variants ignored" if stale else "")

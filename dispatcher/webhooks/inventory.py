@@ -9,7 +9,7 @@ import asyncpg
 from dispatcher.inventory import available
 from dispatcher.restocks import Started, on_quantity
 from shared_models.payload import INT32, as_int, as_time
-from shared_models.settings import load_effective
+from shared_models.settings import sending_settings
 
 VARIANT_BY_ITEM = """
 SELECT * FROM variants WHERE shop_id = $1 AND inventory_item_id = $2 AND deleted_at IS NULL
@@ -44,13 +44,14 @@ async def inventory_level_update(conn: asyncpg.Connection, shop: Any, payload: d
     stored = await conn.fetchval(LEVEL, shop["shop_id"], item, location)
     if stored is not None and updated_at < stored:
         return "ignored: older than the stored level", []
-    locations = (await load_effective(conn, shop["shop_id"]))["delivery"]["location_ids"]
+    settings = sending_settings(shop)
+    locations = settings["delivery"]["location_ids"]
     started = []
     befores = {v["variant_id"]: await available(conn, shop["shop_id"], v["variant_id"], locations) for v in variants}
     await conn.execute(UPSERT_LEVEL, shop["shop_id"], item, location, quantity, updated_at)
     for v in variants:
         after = await available(conn, shop["shop_id"], v["variant_id"], locations)
-        s = await on_quantity(conn, shop, v, befores[v["variant_id"]], after)
+        s = await on_quantity(conn, shop, settings, v, befores[v["variant_id"]], after)
         if s:
             started.append(s)
     return ("restock" if started else "level stored"), started

@@ -28,7 +28,7 @@ import asyncpg
 from dispatcher.restocks import Started
 from dispatcher.webhooks.order_payload import Line, Order, parse_order
 from shared_models.payload import as_int, as_time
-from shared_models.settings import load_effective
+from shared_models.settings import sending_settings
 
 WINDOW = dt.timedelta(days=7)
 ALERT = "n.notification_id, n.signup_id, n.channel, n.product_id, n.sent_at"
@@ -155,7 +155,7 @@ async def _attribute(conn: asyncpg.Connection, shop: Any, order: Order, at: dt.d
         named = [a["signup_id"] for _, a, _ in rows.values() if a["notification_id"] == order.named_notification]
         if named:
             await conn.execute(NAMED_PURCHASED, shop_id, named, at, order.order_id)
-        tag_rule = (await load_effective(conn, shop_id))["tagging"]["order_tag"]
+        tag_rule = sending_settings(shop)["tagging"]["order_tag"]
         tag = tag_rule["tag"] if tag_rule["enabled"] and tag_rule.get("tag") else None
         status = None if tag is None else ("pending" if shop["shopify_token"] else "skipped")
         await conn.execute(MARK_ATTRIBUTED, shop_id, order.order_id, len(rows), tag, status)

@@ -16,6 +16,7 @@ from dispatcher.restocks import Started
 from dispatcher.runner import start_chains
 from dispatcher.runtime import Runtime
 from dispatcher.webhooks import catalog, inventory, orders, reinstall, shop_events
+from shared_models.settings import SHOP_WITH_OVERRIDES
 
 log = logging.getLogger("backinstock.webhooks")
 
@@ -33,7 +34,6 @@ CLAIM_EVENT = """
 SELECT webhook_id, topic, payload, triggered_at, received_at FROM webhook_events
 WHERE shop_id = $1 AND webhook_id = $2 AND processed_at IS NULL
 """
-SHOP = "SELECT * FROM shops WHERE shop_id = $1"
 # Once processed, a payload is needed no more: it keeps only the top-level
 # identifiers and times that name no one (an order's id, never its buyer,
 # address or notes), for tracing what the event was.
@@ -103,5 +103,6 @@ async def _dispatch(conn: asyncpg.Connection, shop_id: uuid.UUID, event: asyncpg
     handler = TOPICS.get(event["topic"])
     if handler is None:
         return "ignored topic", []
-    shop = await reinstall.maybe_reinstall(conn, await conn.fetchrow(SHOP, shop_id), event)
+    # The shop with its settings, read once: handlers take them from the row (sending_settings).
+    shop = await reinstall.maybe_reinstall(conn, await conn.fetchrow(SHOP_WITH_OVERRIDES, shop_id), event)
     return await handler(conn, shop, event["payload"] or {}, event)

@@ -19,10 +19,11 @@ import asyncpg
 from shared_models.payload import as_time
 
 NOT_PROOF = frozenset({"app/uninstalled", "shop/redact", "customers/redact", "customers/data_request"})
+# Returns the row as SHOP_WITH_OVERRIDES reads it (shared_models.settings).
 REINSTALL = """
-UPDATE shops SET uninstalled_at = NULL, updated_at = now()
-WHERE shop_id = $1 AND uninstalled_at = $2
-RETURNING *
+UPDATE shops sh SET uninstalled_at = NULL, updated_at = now()
+WHERE sh.shop_id = $1 AND sh.uninstalled_at = $2
+RETURNING sh.*, (SELECT st.overrides FROM settings st WHERE st.shop_id = sh.shop_id) AS settings_overrides
 """
 
 

@@ -1,4 +1,5 @@
--- A signup's state as the signups report counts it; the one owner of that precedence in SQL.
+-- A signup's state as the reports count it: the report-state precedence of
+-- shared_models/signup_states.py (which owns it; tests/test_signup_states.py holds this copy to it).
 -- Re-applied by every `backinstock migrate` (shared_models/migrations.py).
 CREATE OR REPLACE FUNCTION report_signup_state(converted_at timestamp with time zone, last_notified_at timestamp with time zone, unsubscribed_at timestamp with time zone, optin_required boolean, optin_confirmed_at timestamp with time zone)
  RETURNS text
