@@ -100,18 +100,17 @@ REPORT_STATE_PRECEDENCE: Precedence = (
     ("unconfirmed", awaiting_optin),
     ("pending", _always),
 )
-STATUSES = tuple(name for name, _ in STATUS_PRECEDENCE)  # the list filter's values
+# The list filter's values, in the contract's order (its 422 and OpenAPI enum say them so).
+STATUSES = ("pending", "notified", "blocked", "unsubscribed")
 REPORT_STATES = tuple(name for name, _ in REPORT_STATE_PRECEDENCE)
-# The report states of a signup counted as alerted ("notified" columns) and as
-# waiting ("pending" columns).
-REPORT_ALERTED = ("converted", "notified")
-REPORT_WAITING = "pending"
 
 
 def _first(precedence: Precedence, row: Row) -> str:
     return next(name for name, holds in precedence if holds(row))
 
 
+# PostgreSQL computes both for stored rows (see above); these are the same
+# precedences for rows in memory, and what the test holds PostgreSQL to.
 def status(row: Row) -> str:
     return _first(STATUS_PRECEDENCE, row)
 
