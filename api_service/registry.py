@@ -41,6 +41,10 @@ class Action:
     destructive: bool = False
     idempotent: bool | None = None
     tags: tuple[str, ...] = field(default=())
+    # The handler writes through a group commit (signups/groups.py): it claims
+    # its Idempotency-Key inside its group's transaction (call.idempotency), and
+    # may run on a cached key (auth.KeyCache), which that transaction checks again.
+    coalesced: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

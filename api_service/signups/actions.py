@@ -63,6 +63,7 @@ ACTIONS = [
         status=201,
         other_statuses=((200, "The customer already waits on that variant over that channel: that signup"),),
         aliases=(f"POST {V1}",),
+        coalesced=True,
     ),
     Action(
         name="back_in_stock_signups_delete",

@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp_apigami import docs, json_schema
 from aiohttp_apigami.constants import API_SPEC_ATTR
 
+from api_service.auth import Principal
 from api_service.context import CONNECTIONS, Shop
 from shared_models.errors import Forbidden, NotFound, Unprocessable
 from api_service.routing import json_response, load, read_json
@@ -89,7 +90,7 @@ async def create(request: web.Request) -> web.Response:
         data["source"] = SOURCE
     await limiters.contact(shop.shop_id, data["customer"][CONTACT_FIELD[data["channel"]]])
     with v1_errors(CREATE_RENAMES):
-        row, created = await service.create_signup(conns, shop, data, storefront=True)
+        row, created = await service.create_signup(conns, Principal(shop, None, False), data, storefront=True)
     return json_response({"intent": storefront_view(intent_out(row), data["customer"])}, 201 if created else 200)
 
 
