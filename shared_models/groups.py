@@ -29,7 +29,10 @@ class Coalescer(Generic[T, R]):
         self.write, self.max_group, self.max_writers = write, max_group, max_writers
         self.on_idle = on_idle
         self.queued: list[tuple[T, asyncio.Future]] = []
-        self.writers: set[asyncio.Task] = set()
+        self.writers: set[asyncio.Task] = set()  # kept referenced while they run
+        # Writers still draining: counted down the moment one finds the queue
+        # empty (a finished task's done callback may come after the next submit).
+        self.draining = 0
         self.groups = 0  # writes made, for tests and the bench: items / groups is the mean group size
         self.items = 0
 
@@ -38,7 +41,8 @@ class Coalescer(Generic[T, R]):
         self.queued.append((item, waiter))
         # A new writer only when none runs, or (with several allowed) for the
         # first item queued behind the running ones: later items join its group.
-        if not self.writers or (len(self.writers) < self.max_writers and len(self.queued) == 1):
+        if not self.draining or (self.draining < self.max_writers and len(self.queued) == 1):
+            self.draining += 1
             task = asyncio.create_task(self._drain())
             self.writers.add(task)
             task.add_done_callback(self._done)
@@ -46,10 +50,16 @@ class Coalescer(Generic[T, R]):
 
     def _done(self, task: asyncio.Task) -> None:
         self.writers.discard(task)
-        if not self.writers and not self.queued and self.on_idle is not None:
+        if not self.draining and not self.queued and self.on_idle is not None:
             self.on_idle()
 
     async def _drain(self) -> None:
+        try:
+            await self._write_queued()
+        finally:
+            self.draining -= 1
+
+    async def _write_queued(self) -> None:
         while self.queued:
             group, self.queued = self.queued[:self.max_group], self.queued[self.max_group:]
             self.groups += 1
@@ -94,5 +104,5 @@ class Coalescers(Generic[T, R]):
 
     def _forget(self, key: Hashable) -> None:
         group = self.by_key.get(key)
-        if group is not None and not group.writers and not group.queued:
+        if group is not None and not group.draining and not group.queued:
             del self.by_key[key]
