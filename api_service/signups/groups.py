@@ -90,7 +90,10 @@ async def _write_group(pool: asyncpg.Pool, shop_id: uuid.UUID, members: list[Mem
     async with pool.acquire() as conn:
         rows = await conn.fetch(queries.CREATE_MANY, shop_id, *_arguments(members))
         ids = [r["r_signup"] for r in rows if r["r_signup"] is not None]
-        read = {r["signup_id"]: r for r in await conn.fetch(queries.READ_MANY, shop_id, ids)} if ids else {}
+        # One row: READ, whose generic plan PostgreSQL keeps; an array's it replans each time (0.2 ms).
+        found = (await conn.fetch(queries.READ_MANY, shop_id, ids) if len(ids) > 1
+                 else [r for r in [await conn.fetchrow(queries.READ, shop_id, ids[0])] if r is not None] if ids else [])
+        read = {r["signup_id"]: r for r in found}
     if [r["r_ord"] for r in rows] != list(range(1, len(members) + 1)):
         raise RuntimeError("signup_create_many answered out of order")
     return [Outcome(r["r_outcome"] if r["r_signup"] is None or r["r_signup"] in read else "gone",
