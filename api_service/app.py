@@ -10,6 +10,7 @@ from aiohttp_apigami.swagger_ui import SWAGGER_UI_STATIC_FILES
 from redis.asyncio import Redis
 
 from api_service import intake_limits
+from api_service.auth import KEY_CACHE, KeyCache
 from api_service.context import CONNECTIONS, Connections
 from api_service.meta import handlers as meta, openapi
 from api_service.middleware import add_common_headers, error_middleware
@@ -54,6 +55,7 @@ async def connections_ctx(app: web.Application) -> AsyncIterator[None]:
     conns = Connections(config=config, pool=pool, redis=redis, queue=queue, chains=app[CHAINS])
     app[CONNECTIONS] = conns
     app[RATE_LIMITER] = RateLimiter(redis, config.rate_limit_per_second, config.rate_limit_burst)
+    app[KEY_CACHE] = KeyCache()
     try:
         yield
     finally:

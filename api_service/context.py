@@ -3,6 +3,7 @@ and one call's inputs."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import asyncpg
@@ -26,6 +27,12 @@ class Call:
     body_errors: dict[str, list[str]] = field(default_factory=dict)
     request_id: str | None = None  # stored on the jobs a call starts (the dispatcher logs it)
     output_format: str = "json"  # one of the action's declared formats (api_service/negotiation.py)
+    # For Action.coalesced: the principal (api_service.auth.Principal) the call
+    # was authorised with, possibly from the key cache; how to look it up again
+    # when the write finds it stale; the Idempotency-Key its write claims (idempotency.Pending).
+    principal: Any = None
+    reauthorize: Callable[[], Awaitable[Any]] | None = None
+    idempotency: Any = None
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -1,4 +1,8 @@
-"""Idempotency-Key on POST: the first response is stored in PostgreSQL for 24 h."""
+"""Idempotency-Key on POST: the first response is stored in PostgreSQL for 24 h.
+
+The claim's rules are sql/functions/idempotency_claim.sql's, for a request
+claiming alone (claim, here) and for a member of a coalesced create (which
+claims inside its group's transaction: Pending)."""
 from __future__ import annotations
 
 import hashlib
@@ -6,22 +10,11 @@ import uuid
 from dataclasses import dataclass
 
 import asyncpg
+from aiohttp import web
 
 from shared_models.errors import Conflict, Unprocessable
 
-CLAIM = """
-INSERT INTO idempotency_keys (shop_id, key, request_hash) VALUES ($1, $2, $3)
-ON CONFLICT (shop_id, key) DO NOTHING
-RETURNING key
-"""
-EXISTING = """
-SELECT request_hash, status_code, response_body, created_at < now() - interval '24 hours' AS expired
-FROM idempotency_keys WHERE shop_id = $1 AND key = $2
-"""
-DROP_EXPIRED = """
-DELETE FROM idempotency_keys
-WHERE shop_id = $1 AND key = $2 AND created_at < now() - interval '24 hours'
-"""
+CLAIM = "SELECT outcome, status_code, response_body FROM idempotency_claim(p_shop => $1, p_key => $2, p_hash => $3)"
 STORE = """
 UPDATE idempotency_keys SET status_code = $3, response_body = $4
 WHERE shop_id = $1 AND key = $2
@@ -37,30 +30,61 @@ class Stored:
     body: bytes
 
 
+@dataclass
+class Pending:
+    """A key a coalesced create claims in its own transaction. `answered` turns
+    true once that transaction settled the key, `claimed` when it committed
+    holding it: the request then stores its answer (or releases the key), as
+    after claim()."""
+
+    key: str
+    digest: bytes
+    answered: bool = False
+    claimed: bool = False
+
+
+class Replay(Exception):
+    """The key was answered before: that answer is the response."""
+
+    def __init__(self, stored: Stored):
+        super().__init__("replay")
+        self.stored = stored
+
+
 def request_hash(method: str, path: str, body: bytes) -> bytes:
     return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).digest()
 
 
-async def claim(pool: asyncpg.Pool, shop_id: uuid.UUID, key: str, digest: bytes) -> Stored | None:
-    """None: this request owns the key and must `store` or `release` it."""
+def check_key(key: str) -> None:
     if not key or len(key) > MAX_KEY_LENGTH:
         raise Unprocessable(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters",
                             fields={"Idempotency-Key": ["invalid length"]})
-    for _ in range(2):
-        if await pool.fetchval(CLAIM, shop_id, key, digest):
-            return None
-        row = await pool.fetchrow(EXISTING, shop_id, key)
-        if row is None:
-            continue  # released between our two statements: try again
-        if row["expired"]:
-            await pool.execute(DROP_EXPIRED, shop_id, key)
-            continue
-        if bytes(row["request_hash"]) != digest:
-            raise Unprocessable("Idempotency-Key was already used with a different request")
-        if row["status_code"] is None:
-            raise Conflict("A request with this Idempotency-Key is still being processed")
-        return Stored(row["status_code"], bytes(row["response_body"] or b""))
+
+
+def settle(outcome: str, status: int | None, body: bytes | None) -> Stored | None:
+    """An idempotency_claim outcome: None when claimed, the stored answer, or
+    the refusal (a different request under the key, or the first still running)."""
+    if outcome == "claimed":
+        return None
+    if outcome == "stored":
+        return Stored(status or 0, bytes(body or b""))
+    if outcome == "mismatch":
+        raise Unprocessable("Idempotency-Key was already used with a different request")
     raise Conflict("A request with this Idempotency-Key is still being processed")
+
+
+async def claim(pool: asyncpg.Pool, shop_id: uuid.UUID, key: str, digest: bytes) -> Stored | None:
+    """None: this request owns the key and must `store` or `release` it."""
+    check_key(key)
+    row = await pool.fetchrow(CLAIM, shop_id, key, digest)
+    return settle(row["outcome"], row["status_code"], row["response_body"])
+
+
+def replay_response(stored: Stored) -> web.Response:
+    resp = web.Response(body=stored.body or None, status=stored.status,
+                        content_type="application/json" if stored.body else None)
+    resp.headers["Idempotent-Replayed"] = "true"
+    return resp
 
 
 async def store(pool: asyncpg.Pool, shop_id: uuid.UUID, key: str, status: int, body: bytes) -> None:

@@ -68,6 +68,10 @@ class Action:
     # Declared, not guessed from the query schema: run_action negotiates among
     # them (format=, then Accept), OpenAPI documents them and /help lists them.
     formats: tuple[str, ...] = ("json",)
+    # The handler writes through a group commit (signups/groups.py): it claims
+    # its Idempotency-Key inside its group's transaction (call.idempotency), and
+    # may run on a cached key (auth.KeyCache), which that transaction checks again.
+    coalesced: bool = False
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

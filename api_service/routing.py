@@ -9,7 +9,7 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError
 
 from api_service import idempotency, negotiation
-from api_service.auth import Principal, authenticate, key_from_request
+from api_service.auth import KEY_CACHE, KeyCache, Principal, authenticate, key_from_request
 from api_service.context import CONNECTIONS, Call, Reply
 from api_service.observability.request_ids import REQUEST_ID
 from shared_models.errors import (
@@ -111,16 +111,38 @@ async def limit(request: web.Request, bucket: str) -> None:
                               headers={"Retry-After": str(decision.retry_after)})
 
 
-async def authorize(request: web.Request, *, write: bool) -> Principal:
+async def authorize(request: web.Request, *, write: bool, cached: bool = False) -> Principal:
     """Key → shop (after the client address's failed-lookup limit), then the
-    per-key rate limit, then read-only keys' writes."""
-    conns = request.app[CONNECTIONS]
+    per-key rate limit, then read-only keys' writes. `cached`: the key may come
+    from the process's KeyCache (only for an action whose write checks it again)."""
     key = key_from_request(request)
     limiters = request.app.get(INTAKE_LIMITERS)
     if key is not None and limiters is not None:
         await limiters.before_key_lookup(request.remote)
+    principal = await _lookup(request, key, request.app.get(KEY_CACHE) if cached else None)
+    await limit(request, f"key:{principal.key_id}")
+    if write and principal.read_only:
+        raise Forbidden("This API key is read-only")
+    return principal
+
+
+async def reauthorize(request: web.Request) -> Principal:
+    """A write found the cached principal stale: the key looked up afresh
+    (401 once revoked, 403 if now read-only), its rate limit already charged."""
+    key = key_from_request(request)
+    cache = request.app.get(KEY_CACHE)
+    if cache is not None and key is not None:
+        cache.drop(key)
+    principal = await _lookup(request, key, cache)
+    if principal.read_only:
+        raise Forbidden("This API key is read-only")
+    return principal
+
+
+async def _lookup(request: web.Request, key: str | None, cache: KeyCache | None) -> Principal:
+    limiters = request.app.get(INTAKE_LIMITERS)
     try:
-        principal = await authenticate(conns.pool, key)
+        return await authenticate(request.app[CONNECTIONS].pool, key, cache)
     except Unauthorized:
         if key is not None and limiters is not None:
             # A key not recognised has no bucket of its own: its 401 carries the
@@ -129,10 +151,6 @@ async def authorize(request: web.Request, *, write: bool) -> Principal:
             request[RATE_HEADERS] = {"X-RateLimit-Limit": str(failed.limit),
                                      "X-RateLimit-Remaining": str(failed.remaining)}
         raise
-    await limit(request, f"key:{principal.key_id}")
-    if write and principal.read_only:
-        raise Forbidden("This API key is read-only")
-    return principal
 
 
 def to_response(action: Action, result: Any) -> web.StreamResponse:
@@ -150,7 +168,7 @@ def to_response(action: Action, result: Any) -> web.StreamResponse:
 async def run_action(action: Action, request: web.Request) -> web.StreamResponse:
     request[ACTION_NAME] = action.name
     conns = request.app[CONNECTIONS]
-    principal = await authorize(request, write=not action.read_only)
+    principal = await authorize(request, write=not action.read_only, cached=action.coalesced)
     try:
         path = load(action.path_schema, dict(request.match_info))
     except Unprocessable:
@@ -164,12 +182,11 @@ async def run_action(action: Action, request: web.Request) -> web.StreamResponse
     # same key is refused rather than handled.
     shop_id = principal.shop.shop_id
     digest = idempotency.request_hash(request.method, request.path_qs, raw)
+    if action.coalesced:
+        return await run_coalesced(action, request, principal, path, raw, idempotency.Pending(key, digest))
     stored = await idempotency.claim(conns.pool, shop_id, key, digest)
     if stored is not None:
-        resp = web.Response(body=stored.body or None, status=stored.status,
-                            content_type="application/json" if stored.body else None)
-        resp.headers["Idempotent-Replayed"] = "true"
-        return resp
+        return idempotency.replay_response(stored)
     try:
         response = to_response(action, await action.handler(parse_call(action, request, principal, path, raw)))
     except Exception as exc:
@@ -181,6 +198,41 @@ async def run_action(action: Action, request: web.Request) -> web.StreamResponse
         raise
     body_bytes = response.body if isinstance(response, web.Response) else b""
     await idempotency.store(conns.pool, shop_id, key, response.status, bytes(body_bytes or b""))
+    return response
+
+
+async def run_coalesced(action: Action, request: web.Request, principal: Principal, path: dict[str, Any],
+                        raw: bytes, pending: idempotency.Pending) -> web.StreamResponse:
+    """A coalesced action with an Idempotency-Key: its group claims the key in
+    its own transaction (pending.claimed once committed), and the answer is
+    stored after, as for any action. A request refused before its group ran
+    (its input, its product link) claims and stores here, as any action's does."""
+    pool = request.app[CONNECTIONS].pool
+    shop_id = principal.shop.shop_id
+    idempotency.check_key(pending.key)
+    try:
+        call = parse_call(action, request, principal, path, raw)
+        call.idempotency = pending
+        response = to_response(action, await action.handler(call))
+    except idempotency.Replay as replay:
+        return idempotency.replay_response(replay.stored)
+    except Exception as exc:
+        status = getattr(exc, "status", 500)
+        if pending.claimed:
+            if status < 500 and hasattr(exc, "body"):
+                await idempotency.store(pool, shop_id, pending.key, status, jsonutil.dumps(exc.body()))
+            else:
+                await idempotency.release(pool, shop_id, pending.key)
+        elif not pending.answered and status < 500 and hasattr(exc, "body") \
+                and not isinstance(exc, (Unauthorized, Forbidden)):
+            stored = await idempotency.claim(pool, shop_id, pending.key, pending.digest)
+            if stored is not None:
+                return idempotency.replay_response(stored)
+            await idempotency.store(pool, shop_id, pending.key, status, jsonutil.dumps(exc.body()))
+        raise
+    if pending.claimed:
+        body_bytes = response.body if isinstance(response, web.Response) else b""
+        await idempotency.store(pool, shop_id, pending.key, response.status, bytes(body_bytes or b""))
     return response
 
 
@@ -203,7 +255,8 @@ def parse_call(action: Action, request: web.Request, principal: Principal, path:
     fmt = negotiation.output_format(action.formats, query.get(negotiation.ASKED),
                                     request.headers.get("Accept", ""))
     return Call(request.app[CONNECTIONS], principal.shop, path, query, body, request, body_errors,
-                request_id=request.get(REQUEST_ID), output_format=fmt)
+                request_id=request.get(REQUEST_ID), output_format=fmt, principal=principal,
+                reauthorize=(lambda: reauthorize(request)) if action.coalesced else None)
 
 
 def make_handler(action: Action):

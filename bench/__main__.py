@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench import measure_api, measure_fanout, measure_reports, seed
-from bench.env import BenchEnv, cpu_by_process, cpu_per_unit, machine, rss_mb
+from bench import creates, measure_api, measure_fanout, measure_reports, seed
+from bench.env import BenchEnv, machine, rss_mb
 from bench.report import Table
 from shared_models.db import create_pool
 from shared_models.migrations import migrate
@@ -46,14 +46,10 @@ async def run() -> dict:
         table.note("seed", f"{time.perf_counter() - started:.0f} s (large {large.seconds:.0f} s, small shops {small:.0f} s)")
 
         api_url, api_proc = await env.start_api()
-        # Creates: the API at 32 clients against single-row INSERTs (the floor).
-        cpu_before = cpu_by_process(api_proc.pid)
-        create = [await measure_api.creates(api_url, large.api_key, large.domain, 5) for _ in range(RUNS)]
-        per_create = cpu_per_unit(cpu_before, cpu_by_process(api_proc.pid), sum(r["count"] for r in create))
-        floor = [await measure_api.insert_floor(env.db_url, large.shop_id, 5) for _ in range(RUNS)]
-        table.ratio("signup creates / s (32 clients)", create, floor, goal=0.40)
-        table.latency("create latency", create)
-        table.note("CPU per create", ", ".join(f"{k} {v:.2f} ms" for k, v in per_create.items()))
+        # Creates at 1, 8, 32 and 128 clients against single-row INSERTs (the floor).
+        measured = await creates.measure(api_proc.pid, api_url, env.db_url, large)
+        creates.report(table, measured)
+        floor = measured["floor"]
         # What HTTP alone allows here: the same client against a handler with no I/O.
         empty = [await measure_api.empty_requests(api_url, 5) for _ in range(RUNS)]
         table.ratio("empty HTTP requests / s (GET /healthz, 32 clients)", empty, floor)

@@ -1,5 +1,6 @@
-"""Creates per second at 32 clients (against single-row INSERTs, the floor),
-list and read latency per filter, and the bulk actions."""
+"""Creates per second at 1, 8, 32 and 128 clients (against single-row
+INSERTs from 32 connections, the floor), list and read latency per filter,
+and the bulk actions."""
 from __future__ import annotations
 
 import asyncio
@@ -18,10 +19,15 @@ CLIENTS = 32
 _counter = itertools.count()
 
 
-async def creates(api_url: str, key: str, domain: str, seconds: float) -> dict[str, float]:
+CREATE_CLIENTS = (1, 8, 32, 128)
+
+
+async def creates(api_url: str, key: str, domain: str, seconds: float, clients: int = CLIENTS) -> dict[str, float]:
+    """`clients` concurrent callers, each creating a new customer's signup
+    as soon as its last one was answered."""
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
-    connector = aiohttp.TCPConnector(limit=CLIENTS)
+    connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(api_url, connector=connector, headers={"X-Auth-Token": key}) as session:
         async def client() -> None:
             while time.perf_counter() < deadline:
@@ -37,7 +43,7 @@ async def creates(api_url: str, key: str, domain: str, seconds: float) -> dict[s
                 latencies.append(time.perf_counter() - started)
 
         started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(CLIENTS)))
+        await asyncio.gather(*(client() for _ in range(clients)))
         elapsed = time.perf_counter() - started
     return {"per_second": len(latencies) / elapsed, "p50_ms": ms(percentile(latencies, 50)),
             "p99_ms": ms(percentile(latencies, 99)), "count": len(latencies)}

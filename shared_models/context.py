@@ -26,6 +26,8 @@ class Connections:
     redis: Redis
     queue: Any = None  # arq's ArqRedis, set where jobs are enqueued
     chains: Chains = field(default_factory=Chains)  # how many run_job chains start a send job
+    # Group commits of this process by name (api_service/signups/groups.py): made on first use.
+    groups: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

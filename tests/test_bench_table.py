@@ -29,9 +29,11 @@ def test_a_missed_latency_goal_says_how_many_times_over():
 
 def test_cpu_per_unit_counts_the_processes_alive_at_the_end():
     from bench.env import cpu_per_unit
-    before = {"api": 10.0, "bench": 2.0, "pg100": 5.0, "pg200": 1.0}
-    after = {"api": 11.0, "bench": 2.5, "pg100": 6.5, "pg300": 0.5}  # pg200 gone, pg300 connected meanwhile
-    assert cpu_per_unit(before, after, 1000) == {"api": 1.0, "postgres": 2.0, "bench client": 0.5}
+    before = {"api": 10.0, "bench": 2.0, "pg100": 5.0, "pg200": 1.0, "pgserver50": 3.0}
+    after = {"api": 11.0, "bench": 2.5, "pg100": 6.5, "pg300": 0.5,  # pg200 gone, pg300 connected meanwhile
+             "pgserver50": 3.25}  # the server's own processes (WAL writer…), apart
+    assert cpu_per_unit(before, after, 1000) == {"api": 1.0, "postgres": 2.0, "postgres server": 0.25,
+                                                 "bench client": 0.5}
 
 
 def test_cpu_by_process_reads_this_process():

@@ -47,8 +47,8 @@ async def test_migrate_puts_back_what_the_files_say(db_url):
 
 
 def test_calls_name_their_arguments(repo_root):
-    """signup_create's 25 arguments, and the lock key, by name."""
+    """signup_create_many's 29 arguments, and the lock key, by name."""
     queries = (repo_root / "api_service" / "signups" / "queries.py").read_text()
-    call = queries[queries.index("FROM signup_create("):queries.index(")\n", queries.index("p_optin_required"))]
-    assert call.count("=>") == 25
+    call = queries[queries.index("FROM signup_create_many("):queries.index(")\n", queries.index("p_optin_required"))]
+    assert call.count("=>") == 29
     assert "variant_lock_key(p_shop => $1, p_variant => $2)" in queries

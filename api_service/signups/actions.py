@@ -71,6 +71,7 @@ ACTIONS = [
             "Create an intent: 201 {intent}; 200 with the existing one when the customer already waits.",
             body_schema=v1_schemas.V1SignupCreate, status=201,
             other_statuses=((200, "The customer's existing waiting intent"),)),
+        coalesced=True,
     ),
     Action(
         name="back_in_stock_signups_delete",

@@ -5,6 +5,7 @@ from dataclasses import asdict
 from typing import Any
 
 from shared_models import listing
+from api_service.auth import Principal
 from api_service.context import Call, Reply
 from api_service.signups import service
 from api_service.signups.output import signup_out
@@ -22,8 +23,14 @@ async def read_signup(call: Call) -> dict[str, Any]:
 
 
 async def create_signup(call: Call) -> Reply:
-    row, created = await service.create_signup(call.conns, call.shop, call.body)
+    row, created = await service.create_signup(call.conns, principal_of(call), call.body,
+                                               pending=call.idempotency, refresh=call.reauthorize)
     return Reply(signup_out(row), 201 if created else 200)
+
+
+def principal_of(call: Call) -> Principal:
+    """The call's principal; a Call made outside run_action has only its shop (nothing to check)."""
+    return call.principal if call.principal is not None else Principal(call.shop, None, False)
 
 
 async def delete_signup(call: Call) -> Reply:

@@ -28,25 +28,29 @@ DELETE = "DELETE FROM signups WHERE shop_id = $1 AND signup_id = $2 RETURNING si
 
 # --- create -----------------------------------------------------------------
 
-# Creates on a variant (shared, in signup_create) and transfers into it
+# Creates on a variant (shared, in signup_create_many) and transfers into it
 # (exclusive) take turns, so a transfer never misses an open signup created
 # while it merges: both use the key sql/functions/variant_lock_key.sql owns.
 LOCK_VARIANT_EXCLUSIVE = "SELECT pg_advisory_xact_lock(variant_lock_key(p_shop => $1, p_variant => $2))"
 
-# The whole create (catalog, customer, signup) in one round trip:
-# sql/functions/signup_create.sql says what each step does.
+# A group of creates of one shop (catalog, customers, signups, each member's
+# Idempotency-Key and principal check) in one round trip: one array per
+# argument, element g of each for member g. sql/functions/signup_create_many.sql
+# says what each step does; api_service/signups/groups.py fills the arrays.
 PRODUCT_FIELDS = ("title", "variant_title", "sku", "vendor", "url")  # the request's product.<field>s
 CONTACTS = ("email", "phone", "push_token")
 DETAILS = ("name", "accepts_marketing", "locale", "country_code")
-CREATE = """
-SELECT result_id, created FROM signup_create(
-    p_shop => $1, p_signup => $2, p_customer => $3, p_variant => $4, p_product => $5, p_inventory_item => $6,
-    p_product_title => $7, p_variant_title => $8, p_sku => $9, p_vendor => $10, p_url => $11,
-    p_email => $12, p_phone => $13, p_push_token => $14,
-    p_name => $15, p_accepts_marketing => $16, p_locale => $17, p_country => $18, p_fill_existing => $19,
-    p_channel => $20, p_contact => $21, p_quantity => $22, p_source => $23, p_market => $24,
-    p_optin_required => $25)
+CREATE_MANY = """
+SELECT r_ord, r_outcome, r_signup, r_suppressed_at, r_status, r_body FROM signup_create_many(
+    p_shop => $1, p_key => $2, p_fingerprint => $3, p_idem_key => $4, p_idem_hash => $5,
+    p_signup => $6, p_customer => $7, p_variant => $8, p_product => $9, p_inventory_item => $10,
+    p_product_title => $11, p_variant_title => $12, p_sku => $13, p_vendor => $14, p_url => $15,
+    p_email => $16, p_phone => $17, p_push_token => $18, p_name => $19, p_accepts_marketing => $20,
+    p_locale => $21, p_country => $22, p_storefront => $23, p_channel => $24, p_contact => $25,
+    p_quantity => $26, p_source => $27, p_market => $28, p_optin_required => $29)
 """
+# The group's rows as every other action shows them, read once it committed.
+READ_MANY = SELECT + "WHERE s.shop_id = $1 AND s.signup_id = ANY($2::uuid[])"
 
 
 # --- list filters -----------------------------------------------------------

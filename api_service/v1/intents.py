@@ -4,13 +4,12 @@ Each adapter takes the Call that run_action built from the v1 schemas (whose
 output is already v2's input) and the v2 action it stands in for."""
 from __future__ import annotations
 
-import dataclasses
-import uuid
 
 from shared_models import listing
 from api_service.context import Call, Reply
 from api_service.registry import Action
 from api_service.signups import service
+from api_service.signups.handlers import principal_of
 from api_service.v1 import listing as v1_listing
 from api_service.v1.errors import v1_errors
 from api_service.v1.output import intent_out, v1_meta
@@ -32,9 +31,9 @@ async def read_intent(call: Call, v2: Action) -> Reply:
 
 
 async def create_intent(call: Call, v2: Action) -> Reply:
-    """The v2 handler itself (core, opt-in and high-demand hooks), then the row
-    read again for the fields v2's shape leaves out (phone, inventory item…)."""
+    """The v2 core itself (the create, opt-in and high-demand hooks), its row
+    in v1's shape (which shows the fields v2's leaves out: phone, inventory item…)."""
     with v1_errors(CREATE_RENAMES):
-        reply = await v2.handler(dataclasses.replace(call, path={}, query={}))
-        row = await service.get_signup(call.pool, call.shop, uuid.UUID(reply.body["id"]))
-    return Reply({"intent": intent_out(row)}, reply.status)
+        row, created = await service.create_signup(call.conns, principal_of(call), call.body,
+                                                   pending=call.idempotency, refresh=call.reauthorize)
+    return Reply({"intent": intent_out(row)}, 201 if created else 200)

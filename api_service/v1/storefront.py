@@ -14,6 +14,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from api_service.auth import Principal
 from api_service.context import CONNECTIONS, Shop
 from api_service.meta.operations import document, error
 from shared_models.errors import Forbidden, NotFound, Unprocessable
@@ -82,7 +83,7 @@ async def create(request: web.Request) -> web.Response:
         data["source"] = SOURCE
     await limiters.contact(shop.shop_id, data["customer"][CONTACT_FIELD[data["channel"]]])
     with v1_errors(CREATE_RENAMES):
-        row, created = await service.create_signup(conns, shop, data, storefront=True)
+        row, created = await service.create_signup(conns, Principal(shop, None, False), data, storefront=True)
     return json_response({"intent": storefront_view(intent_out(row), data["customer"])}, 201 if created else 200)
 
 

@@ -48,6 +48,10 @@ class Config:
     db_pool_max: int = integer("DB_POOL_MAX", 10, 1)
     # API: longest wait for a free pool connection before answering 503.
     db_acquire_timeout_seconds: float = number("DB_ACQUIRE_TIMEOUT_SECONDS", 5.0, above=True)
+    # API: concurrent signup creates of a shop written as one statement
+    # (api_service/signups/groups.py): members per statement, statements in flight.
+    create_group_max: int = integer("CREATE_GROUP_MAX", 128, 1, 1000)
+    create_group_writers: int = integer("CREATE_GROUP_WRITERS", 1, 1, 16)
     # CSV exports (api_service/reports/export_slots.py): caps (all shops': half the
     # pool unless set), and how long one chunk may wait for a client that stopped
     # reading before the export is cut (0: no limit).

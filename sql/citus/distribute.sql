@@ -35,8 +35,9 @@ SELECT create_distributed_table('data_requests', 'shop_id', colocate_with => 'cu
 SELECT create_distributed_table('suppressions', 'shop_id', colocate_with => 'customers');
 SELECT create_distributed_table('unsubscribe_links', 'shop_id', colocate_with => 'customers');
 
--- The create runs where its shop's rows are (one round trip to one node).
+-- A group of creates (one shop's) runs where its shop's rows are (one round trip to one node).
 SELECT create_distributed_function(
-    'signup_create(uuid, uuid, uuid, bigint, bigint, bigint, text, text, text, text, text, text, text, text,'
-    ' text, boolean, text, text, boolean, text, text, integer, text, bigint, boolean)',
+    'signup_create_many(uuid, uuid[], text[], text[], bytea[], uuid[], uuid[], bigint[], bigint[], bigint[],'
+    ' text[], text[], text[], text[], text[], text[], text[], text[], text[], boolean[], text[], text[], boolean[],'
+    ' text[], text[], integer[], text[], bigint[], boolean[])',
     distribution_arg_name => 'p_shop', colocate_with => 'customers');

@@ -1,0 +1,91 @@
+"""The creates section of `make bench`: signup creates at 1, 8, 32 and 128
+clients, each with p50/p99 latency and CPU per create by process, beside the
+single-row INSERT floor measured in the same run (goal: creates at 32 clients
+>= 40% of it, p99 < 50 ms).
+
+`python -m bench.creates` runs this section alone on a small world
+(BENCH_SCALE, default 0.1): seeding, the API, creates, floor."""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from typing import Any
+
+from bench import measure_api, seed
+from bench.env import BenchEnv, cpu_by_process, cpu_per_unit, machine
+from bench.report import Table
+from shared_models.db import create_pool
+from shared_models.migrations import migrate
+
+RUNS = 3  # at 32 clients (the goal's); one run at the other counts
+SECONDS = 5
+GOAL_RATIO = 0.40
+GOAL_P99_MS = 50
+
+
+async def measure(api_pid: int, api_url: str, db_url: str, shop: Any) -> dict[str, Any]:
+    """Creates at each client count (CPU per create by process), then the floor."""
+    out: dict[str, Any] = {"creates": {}, "cpu": {}}
+    for clients in measure_api.CREATE_CLIENTS:
+        before = cpu_by_process(api_pid)
+        runs = [await measure_api.creates(api_url, shop.api_key, shop.domain, SECONDS, clients)
+                for _ in range(RUNS if clients == measure_api.CLIENTS else 1)]
+        out["cpu"][clients] = cpu_per_unit(before, cpu_by_process(api_pid), sum(r["count"] for r in runs))
+        out["creates"][clients] = runs
+    out["floor"] = [await measure_api.insert_floor(db_url, shop.shop_id, SECONDS) for _ in range(RUNS)]
+    return out
+
+
+def report(table: Table, results: dict[str, Any]) -> None:
+    floor = results["floor"]
+    for clients, runs in results["creates"].items():
+        goal = clients == measure_api.CLIENTS
+        table.ratio(f"signup creates / s ({clients} client{'s' if clients > 1 else ''})", runs, floor,
+                    goal=GOAL_RATIO if goal else None)
+        table.latency(f"create latency ({clients} client{'s' if clients > 1 else ''})", runs)
+        if goal:
+            row = table.rows[-1]  # the p99: its goal
+            row.update(goal=f"< {GOAL_P99_MS} ms", met=row["value"] < GOAL_P99_MS)
+            if not row["met"]:
+                row["gap"] = f"{row['value'] / GOAL_P99_MS:.1f}x the goal"
+        table.note(f"CPU per create, {clients} clients",
+                   ", ".join(f"{k} {v:.3f} ms" for k, v in results["cpu"][clients].items()))
+    table.note("single-row INSERT floor", "runs: " + ", ".join(f"{f['per_second']:,.0f}/s" for f in floor))
+
+
+async def run_alone() -> dict[str, Any]:
+    scale = float(os.environ.get("BENCH_SCALE", "0.1"))
+    env = BenchEnv()
+    await env.start()
+    table = Table()
+    try:
+        await migrate(env.db_url)
+        pool = await create_pool(env.db_url, max_size=4)
+        rng = random.Random(42)
+        async with seed.IndexesDeferred(env.db_url, ["signups", "notifications", "customers", "variants"]):
+            large = await seed.seed_shop(pool, env.db_url, "large.myshopify.com", plan="unlimited",
+                                         signups=int(1_000_000 * scale), variants=int(20_000 * scale),
+                                         notifications=int(3_000_000 * scale), customers=int(500_000 * scale),
+                                         rng=rng)
+        await seed.seed_orders(pool, env.db_url, large, int(50_000 * scale), rng)
+        await pool.close()
+        api_url, api_proc = await env.start_api()
+        report(table, await measure(api_proc.pid, api_url, env.db_url, large))
+        table.note("scale", f"{scale:g}; load average at the end {os.getloadavg()[0]:.1f}")
+    finally:
+        await env.close()
+    return {"machine": await machine(env.base_url), **table.as_dict()}
+
+
+def main() -> None:
+    started = time.perf_counter()
+    result = asyncio.run(run_alone())
+    print(Table.render(result))
+    print(json.dumps({"seconds": round(time.perf_counter() - started)}))
+
+
+if __name__ == "__main__":
+    main()
