@@ -8,6 +8,10 @@
 --                        (idempotency_claim.sql); nothing else done
 --   suppressed           a merchant's create for a contact on the suppression list (r_suppressed_at: since when)
 --   unknown_variant      no product id given and the catalog doesn't know the variant
+-- Every lookup driven by the arrays is a LATERAL probe of an index, fenced
+-- by its LIMIT 1 (at most one row by a unique key): a generic plan guesses
+-- 1,000 members, and a lookup flattened into the join hash-joined the whole
+-- table (8 ms a create on a 50,000-signup shop).
 -- Set-based where it counts (one insert of the group's customers, one of its
 -- signups: the report trigger runs once per group); row by row only where a
 -- member must see an earlier one's write (catalog rows that change, customers
@@ -75,7 +79,7 @@ BEGIN
     FROM generate_subscripts(p_signup, 1) g
     LEFT JOIN LATERAL (SELECT s.created_at FROM suppressions s
                        WHERE v_outcome[g] IS NULL AND s.shop_id = p_shop AND s.channel = p_channel[g]
-                         AND s.contact = contact_key(p_channel[g], p_contact[g])) x ON true;
+                         AND s.contact = contact_key(p_channel[g], p_contact[g]) LIMIT 1) x ON true;
     FOR i IN 1..n LOOP
         IF v_outcome[i] IS NULL AND v_suppressed[i] IS NOT NULL THEN
             IF p_storefront[i] THEN
@@ -112,7 +116,8 @@ BEGIN
                    AND (p_vendor[g] IS NULL OR v.vendor IS NOT DISTINCT FROM p_vendor[g])
                    AND (p_url[g] IS NULL OR v.url IS NOT DISTINCT FROM p_url[g]))), false) AS same
         FROM (SELECT 1) one
-        LEFT JOIN variants v ON v_outcome[g] IS NULL AND v.shop_id = p_shop AND v.variant_id = p_variant[g]) c;
+        LEFT JOIN variants v ON v_outcome[g] IS NULL AND v.shop_id = p_shop AND v.variant_id = p_variant[g]
+        LIMIT 1) c;
     -- Given values replace, missing ones keep what is stored; rows whose
     -- source is 'shopify' are never touched; an unchanged row is not rewritten.
     FOR m IN SELECT g FROM generate_subscripts(p_signup, 1) g WHERE v_upsert[g] ORDER BY p_variant[g], g LOOP
@@ -139,7 +144,8 @@ BEGIN
     IF true = ANY (v_upsert) THEN
         SELECT array_agg(COALESCE(v.product_id, v_product[g]) ORDER BY g) INTO v_product
         FROM generate_subscripts(p_signup, 1) g
-        LEFT JOIN variants v ON v_upsert[g] AND v.shop_id = p_shop AND v.variant_id = p_variant[g];
+        LEFT JOIN LATERAL (SELECT t.product_id FROM variants t
+                           WHERE v_upsert[g] AND t.shop_id = p_shop AND t.variant_id = p_variant[g] LIMIT 1) v ON true;
     END IF;
 
     -- 6. Customers, each found by one contact (the first given: email, phone,
@@ -174,7 +180,8 @@ BEGIN
             UNION ALL
             SELECT c.customer_id FROM customers c
             WHERE v_outcome[g] IS NULL AND v_customer[g] IS NULL AND p_email[g] IS NULL AND p_phone[g] IS NULL
-              AND c.shop_id = p_shop AND c.push_token = p_push_token[g]) f ON true;
+              AND c.shop_id = p_shop AND c.push_token = p_push_token[g]
+            LIMIT 1) f ON true;
         EXIT WHEN NOT EXISTS (SELECT 1 FROM generate_subscripts(p_signup, 1) g
                               WHERE v_outcome[g] IS NULL AND v_customer[g] IS NULL);
         IF attempt = 3 THEN
@@ -188,9 +195,10 @@ BEGIN
     -- a race for one (unique violation) keeps the other details.
     FOR m IN
         SELECT g, c.customer_id FROM generate_subscripts(p_signup, 1) g
-        JOIN customers c ON c.shop_id = p_shop AND c.customer_id = v_customer[g]
-        WHERE v_outcome[g] IS NULL AND (v_customer[g] = p_customer[g] OR NOT p_storefront[g])
-          AND ((c.email IS NULL AND p_email[g] IS NOT NULL) OR (c.phone IS NULL AND p_phone[g] IS NOT NULL)
+        CROSS JOIN LATERAL (SELECT * FROM customers k
+                            WHERE v_outcome[g] IS NULL AND (v_customer[g] = p_customer[g] OR NOT p_storefront[g])
+                              AND k.shop_id = p_shop AND k.customer_id = v_customer[g] LIMIT 1) c
+        WHERE ((c.email IS NULL AND p_email[g] IS NOT NULL) OR (c.phone IS NULL AND p_phone[g] IS NOT NULL)
                OR (c.push_token IS NULL AND p_push_token[g] IS NOT NULL) OR (c.name IS NULL AND p_name[g] IS NOT NULL)
                OR (c.accepts_marketing IS NULL AND p_accepts_marketing[g] IS NOT NULL)
                OR (c.locale IS NULL AND p_locale[g] IS NOT NULL) OR (c.country_code IS NULL AND p_country[g] IS NOT NULL))
@@ -237,7 +245,8 @@ BEGIN
             SELECT s.signup_id FROM signups s
             WHERE v_outcome[g] IS NULL AND NOT p_signup[g] = ANY (v_inserted)
               AND s.shop_id = p_shop AND s.customer_id = v_customer[g] AND s.variant_id = p_variant[g]
-              AND s.channel = p_channel[g] AND s.last_notified_at IS NULL AND s.unsubscribed_at IS NULL) o ON true;
+              AND s.channel = p_channel[g] AND s.last_notified_at IS NULL AND s.unsubscribed_at IS NULL
+            LIMIT 1) o ON true;
         EXIT WHEN array_position(v_outcome, NULL) IS NULL;
         IF attempt = 3 THEN
             RAISE EXCEPTION 'signup create kept racing with sends';
