@@ -21,11 +21,9 @@ FROM (SELECT LEAST($3::int, GREATEST(0, COALESCE($4::int, 2147483647) - used)) A
 WHERE p.shop_id = $1 AND p.month = $2
 RETURNING p.used, g.granted
 """
-# Sent alerts of a plan without a limit, counted as they are sent (nothing to grant).
-ADD = """
-INSERT INTO plan_usage AS p (shop_id, month, used) VALUES ($1, $2, $3)
-ON CONFLICT (shop_id, month) DO UPDATE SET used = p.used + EXCLUDED.used
-"""
+# The send path's outcome write (dispatcher/outcomes.py RECORD_OUTCOMES) counts
+# a plan without a limit's sent alerts, and refunds a limited plan's unsent
+# ones, inside its own statement, in the shapes of REFUND and an upsert of `used`.
 REFUND = "UPDATE plan_usage SET used = GREATEST(0, used - $3) WHERE shop_id = $1 AND month = $2"
 USED = "SELECT used FROM plan_usage WHERE shop_id = $1 AND month = $2"
 
@@ -62,11 +60,6 @@ async def take(conn: asyncpg.Connection, shop_id: uuid.UUID, plan: str, month: d
 async def refund(conn: asyncpg.Connection | asyncpg.Pool, shop_id: uuid.UUID, month: dt.date, units: int) -> None:
     if units > 0:
         await conn.execute(REFUND, shop_id, month, units)
-
-
-async def add(conn: asyncpg.Connection | asyncpg.Pool, shop_id: uuid.UUID, month: dt.date, units: int) -> None:
-    if units > 0:
-        await conn.execute(ADD, shop_id, month, units)
 
 
 async def used(conn: asyncpg.Connection | asyncpg.Pool, shop_id: uuid.UUID, month: dt.date) -> int:
