@@ -1,14 +1,13 @@
 """Real PostgreSQL and Redis for every test.
 
 A template database is migrated once per run; each test gets its own database
-cloned from it (CREATE DATABASE … TEMPLATE, a few tens of ms) and a flushed
-Redis database. TEST_DATABASE_URL / TEST_REDIS_URL point at running servers;
+cloned from it, made ahead and dropped behind by a thread of its own
+(tests/databases.py), and a flushed Redis database. TEST_DATABASE_URL / TEST_REDIS_URL point at running servers;
 unset, embedded ones are started under .data/.
 """
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import uuid
 from dataclasses import dataclass
@@ -27,10 +26,10 @@ from shared_models.config import Config
 from shared_models.embedded import EmbeddedRedis, data_root, start_postgres
 from shared_models.migrations import migrate
 from tests import leaks
+from tests.databases import DatabaseStock, with_database
 from tests.stand_ins import PushGatewayStandIn, SmtpStandIn, TwilioStandIn
 
 RUN_ID = f"{os.getpid()}_{uuid.uuid4().hex[:6]}"
-_counter = itertools.count()
 
 
 def worker_index() -> int:
@@ -85,11 +84,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.unit)
 
 
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
-
-
 @pytest_asyncio.fixture(autouse=True)
 async def no_leaks():
     """Fails a test that leaves tasks, processes or connections to its
@@ -98,7 +92,7 @@ async def no_leaks():
     tasks, children = set(asyncio.all_tasks()), leaks.child_pids()
     yield
     left = await leaks.check_tasks(tasks) + await leaks.check_processes(children)
-    left += await _drop_test_databases()
+    left += await _end_test_databases()
     if left:
         pytest.fail("left running after the test:\n  " + "\n  ".join(left), pytrace=False)
 
@@ -137,32 +131,31 @@ async def template_db(pg_base_url):
     await admin_conn.close()
 
 
+@pytest.fixture(scope="session")
+def database_stock(pg_base_url, template_db):
+    stock = DatabaseStock(pg_base_url, template_db, f"bis_t_{RUN_ID}")
+    yield stock
+    stock.close()
+    assert not stock.errors, stock.errors
+
+
 @pytest_asyncio.fixture
-async def db_url(pg_base_url, template_db):
-    name = f"bis_t_{RUN_ID}_{next(_counter)}"
-    admin_conn = await asyncpg.connect(pg_base_url)
-    await admin_conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+async def db_url(pg_base_url, database_stock):
+    name = await database_stock.take()
     yield with_database(pg_base_url, name)
-    # Dropped by no_leaks, torn down after every other fixture: a fixture set
+    # Ended by no_leaks, torn down after every other fixture: a fixture set
     # up before this one (aiohttp_client) may still hold a pool here.
-    _to_drop.append((admin_conn, name))
+    _to_end.append((database_stock, name))
 
 
-_to_drop: list[tuple[asyncpg.Connection, str]] = []
+_to_end: list[tuple[DatabaseStock, str]] = []
 
 
-async def _drop_test_databases() -> list[str]:
-    """Whatever still holds a connection to a test's database once all its
-    fixtures are torn down leaked it (an unclosed pool, a process not
-    stopped): named, then cut by DROP … WITH (FORCE)."""
+async def _end_test_databases() -> list[str]:
     left = []
-    while _to_drop:
-        admin_conn, name = _to_drop.pop()
-        try:
-            left += [f"{name}: {b}" for b in await leaks.check_backends(admin_conn, name)]
-            await admin_conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin_conn.close()
+    while _to_end:
+        stock, name = _to_end.pop()
+        left += await stock.end(name)
     return left
 
 
