@@ -47,6 +47,7 @@ class DatabaseStock:
         self.base_url, self.template, self.prefix, self.seeded = base_url, template, prefix, seeded
         self.errors: list[str] = []
         self.counts = {"made": 0, "reused": 0, "dropped": 0}
+        self.retired: dict[str, str] = {}  # database: why it was dropped rather than used again
         self._names = itertools.count()
         self._live: set[str] = set()  # made and not yet dropped: what close() drops
         self._uses: dict[str, int] = {}
@@ -118,7 +119,7 @@ class DatabaseStock:
     async def _end(self, name: str) -> list[str]:
         left = await leaks.check_backends(self._admin, name)
         if left:
-            await self._admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            await self._admin.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
                                       "WHERE datname = $1 AND pid <> pg_backend_pid()", name)
         self._uses[name] = self._uses.get(name, 0) + 1
         self._emptying += 1
@@ -127,10 +128,13 @@ class DatabaseStock:
 
     async def _reuse_or_drop(self, name: str, reusable: bool) -> None:
         try:
-            if reusable and self._uses[name] < MAX_USES and await self._empty(name):
+            why = ("connected when its test ended" if not reusable else
+                   f"served {MAX_USES} tests" if self._uses[name] >= MAX_USES else await self._empty(name))
+            if why is None:
                 self._ready.put_nowait(name)
                 self.counts["reused"] += 1
                 return
+            self.retired[name] = why
             await self._drop(name)
         except Exception as exc:  # left behind, said at close()
             self.errors.append(f"{name}: {exc!r}")
@@ -138,12 +142,13 @@ class DatabaseStock:
             self._emptying -= 1
             self._changed.set()
 
-    async def _empty(self, name: str) -> bool:
+    async def _empty(self, name: str) -> str | None:
+        """Empties the database if it can serve again, else says why not."""
         async with self._connect(name) as conn:
             if await conn.fetchval(FINGERPRINT) != self._fingerprint:
-                return False
+                return "its definition or statistics differ from the template's"
             await conn.execute(self._truncate)
-            return True
+            return None
 
     async def _drop(self, name: str) -> None:
         async with _Connection(self.base_url) as conn:
