@@ -1,10 +1,10 @@
 """create_app: one root app, routes from the registry, connections in cleanup_ctx."""
 from __future__ import annotations
 
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from aiohttp import web
-from aiohttp_apigami import setup_aiohttp_apispec
+from aiohttp_apigami import AiohttpApiSpec
 from aiohttp_apigami.constants import SWAGGER_DICT
 from aiohttp_apigami.swagger_ui import SWAGGER_UI_STATIC_FILES
 from redis.asyncio import Redis
@@ -69,14 +69,18 @@ def add_action_routes(app: web.Application, actions: list[Action]) -> None:
         app.router.add_route(action.method, action.full_path, make_handler(action))
 
 
-def setup_openapi(app: web.Application, actions: list[Action]) -> None:
-    """One document for the whole surface: apigami collects the decorated
-    handlers (actions, v1, storefront), meta.openapi adds the rest."""
-    spec = setup_aiohttp_apispec(
-        app,
+# The document is a function of the registry's actions and the routes alone:
+# built once per process for each (the test suite makes hundreds of apps, and
+# building it was a quarter of their CPU), served to every app read-only.
+_DOCUMENTS: dict[tuple, dict[str, Any]] = {}
+
+
+def new_spec() -> AiohttpApiSpec:
+    """apigami collects the decorated handlers (actions, v1, storefront); meta.openapi adds the rest."""
+    spec = AiohttpApiSpec(
+        url="",  # served by openapi_view below, from _DOCUMENTS
         title=openapi.TITLE,
         version="v2",
-        url=BASE_PATH + "/openapi.json",
         swagger_path=None,  # our own page below: titled after the product
         openapi_version="3.0.3",
         info={"description": "Waitlists, alerts, settings and reports for back-in-stock notifications: the "
@@ -87,14 +91,26 @@ def setup_openapi(app: web.Application, actions: list[Action]) -> None:
         security=[{"ApiKey": []}],
     )
     spec.spec.components.schema("Errors", ERRORS_SCHEMA)
+    return spec
 
-    async def add_outside_paths(app_: web.Application) -> None:
-        # After apigami's own on_startup built the document from the decorated routes
-        # (its path helper only takes handlers).
-        served = {resource.canonical for resource in app_.router.resources()}
-        app_[SWAGGER_DICT]["paths"].update(openapi.outside_paths(actions, served))
 
-    app.on_startup.append(add_outside_paths)
+def setup_openapi(app: web.Application, actions: list[Action]) -> None:
+    """One document for the whole surface, at BASE_PATH/openapi.json."""
+    async def build_document(app_: web.Application) -> None:
+        routes = tuple(sorted((r.method, r.resource.canonical) for r in app_.router.routes() if r.resource))
+        key = (tuple(actions), routes)
+        if key not in _DOCUMENTS:
+            new_spec().register(app_, in_place=True)  # sets app_[SWAGGER_DICT]
+            served = {resource.canonical for resource in app_.router.resources()}
+            app_[SWAGGER_DICT]["paths"].update(openapi.outside_paths(actions, served))
+            _DOCUMENTS[key] = app_[SWAGGER_DICT]
+        app_[SWAGGER_DICT] = _DOCUMENTS[key]
+
+    async def openapi_view(request: web.Request) -> web.Response:
+        return web.json_response(request.app[SWAGGER_DICT])
+
+    app.router.add_get(BASE_PATH + "/openapi.json", openapi_view)
+    app.on_startup.append(build_document)
     static = BASE_PATH + "/docs/static"
     app.router.add_static(static, SWAGGER_UI_STATIC_FILES)
     page = openapi.docs_page((SWAGGER_UI_STATIC_FILES / "index.html").read_text(), BASE_PATH + "/openapi.json",

@@ -259,6 +259,7 @@ def parse_call(action: Action, request: web.Request, principal: Principal, path:
                 reauthorize=(lambda: reauthorize(request)) if action.coalesced else None)
 
 
+@cache  # documenting a handler builds its schemas: once per action per process, not per app
 def make_handler(action: Action):
     async def handler(request: web.Request) -> web.StreamResponse:
         return await run_action(action, request)

@@ -55,6 +55,7 @@ def _deprecation_doc(v2: Action) -> dict[str, Any]:
                      "schema": {"type": "string"}}}
 
 
+@functools.cache  # as routing.make_handler: documented once per action per process, not per app
 def make_handler(v2: Action) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     action = as_v1(v2)
 
