@@ -97,14 +97,24 @@ async def no_leaks():
         pytest.fail("left running after the test:\n  " + "\n  ".join(left), pytrace=False)
 
 
+def without_tls_on_loopback(url: str) -> str:
+    """asyncpg's default sslmode (prefer) builds a TLS context for every new
+    connection, CPU the suite's thousands of connections spent for nothing
+    on loopback; a URL that names its sslmode keeps it."""
+    parts = urlsplit(url)
+    if parts.hostname not in ("127.0.0.1", "localhost", "::1") or "sslmode=" in parts.query:
+        return url
+    return urlunsplit(parts._replace(query="&".join(filter(None, (parts.query, "sslmode=disable")))))
+
+
 @pytest.fixture(scope="session")
 def pg_base_url():
     url = os.environ.get("TEST_DATABASE_URL")
     if url:
-        yield url
+        yield without_tls_on_loopback(url)
         return
     url, server = start_postgres(data_root() / "test-pg")
-    yield url
+    yield without_tls_on_loopback(url)
 
 
 @pytest.fixture(scope="session")
