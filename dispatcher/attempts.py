@@ -9,20 +9,24 @@ opens rows only as their calls start), so a `sending` row a dead worker left
 has an unknown outcome and is never resent."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 
 from shared_models import allowance as plan
+from shared_models.context import Shop
 from shared_models.suppression import SUPPRESSED
 from dispatcher.runtime import Runtime
 from shared_models.plans import PLANS
 from shared_models.naming import display_name
 from shared_models.queue import MERCHANT_ALERT
+from shared_models.rows.sending import JobRow, LatestAttemptRow, OpenedRow, SignupRow
+from shared_models.settings import Settings
 
+# Rows: shared_models.rows.sending.SignupRow.
 LOAD_SIGNUPS = f"""
 SELECT s.signup_id, s.customer_id, s.channel, s.contact, s.variant_id, s.product_id,
        s.optin_required, s.optin_confirmed_at, s.last_notified_at, s.unsubscribed_at,
@@ -51,6 +55,7 @@ RETURNING notification_id
 # blocked, in a statement of its own only when there are any: as a CTE it ran
 # (and fired the reports trigger on signups) for every group. No row when the month has no plan_usage row yet. A row another run already
 # wrote is skipped (its unit, if granted, is given back by the caller).
+# Row: shared_models.rows.sending.OpenedRow.
 OPEN_ATTEMPTS = """
 WITH taken AS (
     UPDATE plan_usage p SET used = p.used + g.granted
@@ -97,7 +102,7 @@ RETURNING notification_id
 # The latest attempt per send key, one probe of the unique (shop_id, send_key,
 # attempt) index each: a plan shape no statistics can change (a scan of the
 # job's rows instead, chosen while the job's rows were few, made every chunk
-# of a big restock slower than the one before).
+# of a big restock slower than the one before). Rows: LatestAttemptRow.
 LATEST_ATTEMPTS = """
 SELECT n.notification_id, n.signup_id, n.status, n.plan_counted, n.created_at
 FROM unnest($2::text[]) AS k(send_key)
@@ -125,10 +130,14 @@ WHERE shop_id = $1 AND signup_id = ANY($2::uuid[])
 """
 
 
+# A send to make: (signup, batch, attempt number).
+Queued = tuple[SignupRow, int, int]
+
+
 @dataclass
 class Attempt:
     notification_id: uuid.UUID
-    signup: Any
+    signup: SignupRow
     batch: int
     attempt: int = 1
     status: str = "sending"
@@ -141,10 +150,14 @@ class Attempt:
 
 @dataclass
 class Chunk:
-    shop: Any
-    job: Any
-    settings: dict
-    month: Any
+    """What one run of a send job reads once and hands to everything it calls
+    (dispatcher.runner.load_chunk): the rules, the messages, the attempts and
+    the usage check read the shop and its settings here, never the database."""
+
+    shop: Shop
+    job: JobRow
+    settings: Settings  # shop.sending_settings
+    month: dt.date  # the plan month, in the shop's timezone
     cancelled: list[uuid.UUID] = field(default_factory=list)  # signups not sent: the job was cancelled
     usage_warned: bool = False
 
@@ -154,44 +167,44 @@ def send_key(job_id: uuid.UUID, signup_id: uuid.UUID) -> str:
     return f"{job_id}:{signup_id}"
 
 
-def variant_label(row: Any) -> str | None:
-    return display_name(row["product_title"], row["variant_title"])
+def variant_label(row: SignupRow) -> str | None:
+    return display_name(row.product_title, row.variant_title)
 
 
-def attempt_columns(chunk: Chunk, attempts: list[Attempt], reason: str | None) -> list[tuple]:
+def attempt_columns(chunk: Chunk, attempts: list[Attempt], reason: str | None) -> list[tuple[object, ...]]:
     """The unnest() arrays of INSERT_ATTEMPTS and OPEN_ATTEMPTS."""
-    job_id = chunk.job["job_id"]
+    job_id = chunk.job.job_id
     return list(zip(*[
-        (a.notification_id, a.signup["signup_id"], a.signup["customer_id"], a.signup["channel"],
-         a.signup["contact"], reason, a.batch, a.attempt, a.signup["variant_id"], a.signup["product_id"],
-         variant_label(a.signup), send_key(job_id, a.signup["signup_id"]))
+        (a.notification_id, a.signup.signup_id, a.signup.customer_id, a.signup.channel, a.signup.contact,
+         reason, a.batch, a.attempt, a.signup.variant_id, a.signup.product_id, variant_label(a.signup),
+         send_key(job_id, a.signup.signup_id))
         for a in attempts
     ]))
 
 
-async def write_attempts(conn: asyncpg.Connection, chunk: Chunk, rows: list[tuple[Any, int, int]],
+async def write_attempts(conn: asyncpg.Connection, chunk: Chunk, rows: list[Queued],
                          *, status: str, reason: str | None) -> list[Attempt]:
-    """rows: (signup, batch, attempt number). Returns the attempts written
-    (a row that already exists for that send and attempt is not written again)."""
+    """Returns the attempts written (a row that already exists for that send
+    and attempt is not written again)."""
     if not rows:
         return []
     job = chunk.job
     attempts = [Attempt(uuid.uuid4(), s, batch, number) for s, batch, number in rows]
     cols = attempt_columns(chunk, attempts, reason)
     written = {r["notification_id"] for r in await conn.fetch(
-        INSERT_ATTEMPTS, job["shop_id"], job["job_id"], status, job["trigger"], status == "sending", *cols)}
+        INSERT_ATTEMPTS, job.shop_id, job.job_id, status, job.trigger, status == "sending", *cols)}
     return [a for a in attempts if a.notification_id in written]
 
 
-async def record_blocked(rt: Runtime, chunk: Chunk, rows: list[tuple[Any, int, int]], reason: str) -> None:
+async def record_blocked(rt: Runtime, chunk: Chunk, rows: list[Queued], reason: str) -> None:
     async with rt.conns.pool.acquire() as conn, conn.transaction():
         written = await write_attempts(conn, chunk, rows, status="blocked", reason=reason)
         if written:
-            await conn.execute(MARK_BLOCKED, chunk.job["shop_id"], [a.signup["signup_id"] for a in written])
-    rt.metrics.count_alerts((a.signup["channel"], "blocked") for a in written)
+            await conn.execute(MARK_BLOCKED, chunk.job.shop_id, [a.signup.signup_id for a in written])
+    rt.metrics.count_alerts((a.signup.channel, "blocked") for a in written)
 
 
-async def open_attempts(rt: Runtime, chunk: Chunk, rows: list[tuple[Any, int, int]]) -> list[Attempt]:
+async def open_attempts(rt: Runtime, chunk: Chunk, rows: list[Queued]) -> list[Attempt]:
     """Write `sending` rows and take the allowance for them (OPEN_ATTEMPTS);
     what the plan can't cover becomes blocked/plan_limit. Committed before it
     returns: the callers hand the rows to the provider next."""
@@ -200,66 +213,67 @@ async def open_attempts(rt: Runtime, chunk: Chunk, rows: list[tuple[Any, int, in
     job, pool = chunk.job, rt.conns.pool
     attempts = [Attempt(uuid.uuid4(), s, batch, number) for s, batch, number in rows]
     cols = attempt_columns(chunk, attempts, None)
-    limit = PLANS[chunk.shop["plan"]].monthly_alerts
+    limit = PLANS[chunk.shop.plan].monthly_alerts
     if limit is None:
-        opened = {r[0] for r in await pool.fetch(OPEN_ATTEMPTS_UNLIMITED, job["shop_id"], job["job_id"],
-                                                 job["trigger"], *cols)}
+        opened = {r[0] for r in await pool.fetch(OPEN_ATTEMPTS_UNLIMITED, job.shop_id, job.job_id,
+                                                 job.trigger, *cols)}
         return [a for a in attempts if a.notification_id in opened]
-    args = (job["shop_id"], job["job_id"], job["trigger"], chunk.month, limit, *cols)
-    row = await pool.fetchrow(OPEN_ATTEMPTS, *args)
-    if row["used"] is None:  # the month's first take
-        await pool.execute(plan.ENSURE, job["shop_id"], chunk.month)
-        row = await pool.fetchrow(OPEN_ATTEMPTS, *args)
-    opened = set(row["opened"])
-    if row["blocked"]:
-        await pool.execute(MARK_BLOCKED, job["shop_id"], row["blocked"])
+    args = (job.shop_id, job.job_id, job.trigger, chunk.month, limit, *cols)
+    row: OpenedRow = await pool.fetchrow(OPEN_ATTEMPTS, *args, record_class=OpenedRow)
+    if row.used is None:  # the month's first take
+        await pool.execute(plan.ENSURE, job.shop_id, chunk.month)
+        row = await pool.fetchrow(OPEN_ATTEMPTS, *args, record_class=OpenedRow)
+    opened = set(row.opened)
+    if row.blocked:
+        await pool.execute(MARK_BLOCKED, job.shop_id, row.blocked)
     # Units granted to rows another run had already written go back.
-    await plan.refund(pool, job["shop_id"], chunk.month, row["granted"] - len(opened))
+    await plan.refund(pool, job.shop_id, chunk.month, row.granted - len(opened))
     if opened:
-        await usage_check(rt, chunk, row["used"])
+        await usage_check(rt, chunk, row.used)
     return [a for a in attempts if a.notification_id in opened]
 
 
 async def usage_check(rt: Runtime, chunk: Chunk, used: int) -> None:
-    limit = PLANS[chunk.shop["plan"]].monthly_alerts
+    limit = PLANS[chunk.shop.plan].monthly_alerts
     warning = chunk.settings["alerts"]["usage_warning"]
     # Once per chunk is enough: the merchant alert itself is sent once per month.
     if limit and warning["enabled"] and not chunk.usage_warned and used * 100 >= limit * warning["percent"]:
-        chunk.usage_warned = await rt.queue.try_enqueue(MERCHANT_ALERT, str(chunk.shop["shop_id"]),
+        chunk.usage_warned = await rt.queue.try_enqueue(MERCHANT_ALERT, str(chunk.shop.shop_id),
                                                         "usage_warning", chunk.month.isoformat())
 
 
 def unlimited(chunk: Chunk) -> bool:
     """No monthly limit: the allowance is counted as alerts are sent, not taken ahead."""
-    return PLANS[chunk.shop["plan"]].monthly_alerts is None
+    return PLANS[chunk.shop.plan].monthly_alerts is None
 
 
 async def drop_unsent(conn: asyncpg.Connection | asyncpg.Pool, chunk: Chunk, attempts: list[Attempt]) -> None:
     """Rows opened but never handed to the provider: gone, and their units back."""
     if attempts:
-        shop_id = chunk.job["shop_id"]
+        shop_id = chunk.job.shop_id
         await conn.execute(DROP_UNSENT, shop_id, [a.notification_id for a in attempts])
         if not unlimited(chunk):
             await plan.refund(conn, shop_id, chunk.month, len(attempts))
 
 
-async def already_attempted(rt: Runtime, chunk: Chunk, signups: list[Any]) -> set[uuid.UUID]:
+async def already_attempted(rt: Runtime, chunk: Chunk, signups: list[SignupRow]) -> set[uuid.UUID]:
     """Targets a previous run of this chunk already recorded. A row still
     `sending` was handed to the provider by a worker that died before it
     wrote the outcome: the outcome is unknown, so it is failed and not retried."""
     if not signups:
         return set()
-    shop_id, job_id = chunk.job["shop_id"], chunk.job["job_id"]
-    keys = [send_key(job_id, s["signup_id"]) for s in signups]
-    rows = await rt.conns.pool.fetch(LATEST_ATTEMPTS, shop_id, keys)
-    orphans = [r for r in rows if r["status"] == "sending"]
+    shop_id, job_id = chunk.job.shop_id, chunk.job.job_id
+    keys = [send_key(job_id, s.signup_id) for s in signups]
+    rows: list[LatestAttemptRow] = await rt.conns.pool.fetch(LATEST_ATTEMPTS, shop_id, keys,
+                                                             record_class=LatestAttemptRow)
+    orphans = [r for r in rows if r.status == "sending"]
     if orphans:
         async with rt.conns.pool.acquire() as conn, conn.transaction():
-            await conn.execute(UNKNOWN_OUTCOME, shop_id, [r["notification_id"] for r in orphans])
-            by_month: dict[Any, int] = defaultdict(int)
+            await conn.execute(UNKNOWN_OUTCOME, shop_id, [r.notification_id for r in orphans])
+            by_month: dict[dt.date, int] = defaultdict(int)
             for r in orphans:
-                if r["plan_counted"]:
-                    by_month[plan.month_of(r["created_at"], chunk.shop["timezone"])] += 1
+                if r.plan_counted:
+                    by_month[plan.month_of(r.created_at, chunk.shop.timezone)] += 1
             for month, units in by_month.items():
                 await plan.refund(conn, shop_id, month, units)
-    return {r["signup_id"] for r in rows}
+    return {r.signup_id for r in rows}

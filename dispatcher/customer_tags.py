@@ -11,11 +11,11 @@ idempotent on Shopify's side, so a repeat after a lost reply is harmless.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import aiohttp
 
 from dispatcher.runtime import Runtime
+from shared_models.rows.shopify import TagCustomerRow, TaggingShopRow
 from shared_models.shopify import AdminClient, AdminError, admin_base, gid, legacy_id
 
 log = logging.getLogger("backinstock.shopify")
@@ -25,6 +25,7 @@ MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 30  # doubled per attempt
 NOT_FOUND_DAYS = 30
 # Shops that want customer tags and can be reached (a few; settings are small).
+# Rows: shared_models.rows.shopify.TaggingShopRow.
 SHOPS = """
 SELECT sh.shop_id, sh.domain, sh.shopify_token, st.overrides -> 'tagging' -> 'customer_tags' AS tags
 FROM settings st JOIN shops sh USING (shop_id)
@@ -32,6 +33,7 @@ WHERE jsonb_typeof(st.overrides -> 'tagging' -> 'customer_tags') = 'array'
   AND jsonb_array_length(st.overrides -> 'tagging' -> 'customer_tags') > 0
   AND sh.shopify_token IS NOT NULL AND sh.uninstalled_at IS NULL
 """
+# Rows: shared_models.rows.shopify.TagCustomerRow.
 CLAIM = """
 UPDATE customers c SET tag_attempts = c.tag_attempts + 1,
     tag_next_at = now() + make_interval(secs => $2 * power(2, least(c.tag_attempts, 10)))
@@ -81,16 +83,16 @@ def search_query(email: str | None, phone: str | None) -> str | None:
     return f'{field}:"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-async def find_customer(client: AdminClient, row: Any) -> int | None:
-    if row["shopify_customer_id"]:
-        return row["shopify_customer_id"]
-    data = await client.execute("BisCustomerByContact", FIND, {"query": search_query(row["email"], row["phone"])})
+async def find_customer(client: AdminClient, row: TagCustomerRow) -> int | None:
+    if row.shopify_customer_id:
+        return row.shopify_customer_id
+    data = await client.execute("BisCustomerByContact", FIND, {"query": search_query(row.email, row.phone)})
     for node in (data.get("customers") or {}).get("nodes") or []:
         # Shopify's search may match loosely: tag only the very same contact.
         if not isinstance(node, dict):
             continue
-        same_email = row["email"] and (node.get("email") or "").lower() == row["email"].lower()
-        same_phone = not row["email"] and row["phone"] and node.get("phone") == row["phone"]
+        same_email = row.email and (node.get("email") or "").lower() == row.email.lower()
+        same_phone = not row.email and row.phone and node.get("phone") == row.phone
         if same_email or same_phone:
             return legacy_id(node.get("id"))
     return None
@@ -103,29 +105,31 @@ async def tag_customer(client: AdminClient, customer_id: int, tags: list[str]) -
         raise AdminError(f"tagsAdd userErrors: {result['userErrors']}"[:500], retryable=False)
 
 
-async def push_shop(rt: Runtime, session: aiohttp.ClientSession, shop: Any) -> int:
+async def push_shop(rt: Runtime, session: aiohttp.ClientSession, shop: TaggingShopRow) -> int:
     pool, config = rt.conns.pool, rt.conns.config
-    tags = [t for t in (shop["tags"] or []) if isinstance(t, str)]
-    client = AdminClient(session, admin_base(config.shopify_admin_api_base, shop["domain"]),
-                         shop["shopify_token"], config.shopify_api_version)
+    tags = [t for t in (shop.tags or []) if isinstance(t, str)]
+    client = AdminClient(session, admin_base(config.shopify_admin_api_base, shop.domain),
+                         shop.shopify_token, config.shopify_api_version)
     done = 0
-    for row in await pool.fetch(CLAIM, shop["shop_id"], BACKOFF_SECONDS, BATCH):
-        if not row["email"] and not row["phone"] and not row["shopify_customer_id"]:
-            await pool.execute(SKIPPED, shop["shop_id"], row["customer_id"])  # push token only
+    rows: list[TagCustomerRow] = await pool.fetch(CLAIM, shop.shop_id, BACKOFF_SECONDS, BATCH,
+                                                  record_class=TagCustomerRow)
+    for row in rows:
+        if not row.email and not row.phone and not row.shopify_customer_id:
+            await pool.execute(SKIPPED, shop.shop_id, row.customer_id)  # push token only
             continue
         try:
             found = await find_customer(client, row)
             if found is None:
-                await pool.execute(NOT_FOUND, shop["shop_id"], row["customer_id"], NOT_FOUND_DAYS)
+                await pool.execute(NOT_FOUND, shop.shop_id, row.customer_id, NOT_FOUND_DAYS)
                 continue
             await tag_customer(client, found, tags)
         except AdminError as exc:
-            give_up = not exc.retryable or row["tag_attempts"] >= MAX_ATTEMPTS
-            log.warning("customer %s of shop %s: tags not added (%s)%s", row["customer_id"], shop["shop_id"],
+            give_up = not exc.retryable or row.tag_attempts >= MAX_ATTEMPTS
+            log.warning("customer %s of shop %s: tags not added (%s)%s", row.customer_id, shop.shop_id,
                         exc, ", giving up" if give_up else ", will retry")
-            await pool.execute(FAILED, shop["shop_id"], row["customer_id"], str(exc)[:500], give_up)
+            await pool.execute(FAILED, shop.shop_id, row.customer_id, str(exc)[:500], give_up)
             continue
-        await pool.execute(DONE, shop["shop_id"], row["customer_id"], found)
+        await pool.execute(DONE, shop.shop_id, row.customer_id, found)
         done += 1
     return done
 
@@ -134,6 +138,7 @@ async def push_customer_tags(rt: Runtime) -> int:
     """One batch per shop that wants customer tags; returns how many customers were tagged."""
     tagged = 0
     async with aiohttp.ClientSession() as session:
-        for shop in await rt.conns.pool.fetch(SHOPS):
+        shops: list[TaggingShopRow] = await rt.conns.pool.fetch(SHOPS, record_class=TaggingShopRow)
+        for shop in shops:
             tagged += await push_shop(rt, session, shop)
     return tagged

@@ -18,22 +18,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
+import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
-from dispatcher.attempts import Attempt, Chunk, drop_unsent, open_attempts
+from dispatcher.attempts import Attempt, Chunk, Queued, drop_unsent, open_attempts
 from dispatcher.outcomes import OutcomeWriter
 from dispatcher.runtime import Runtime
 
 log = logging.getLogger("backinstock.dispatcher")
 
-Row = tuple[Any, int, int]  # (signup, batch, attempt number)
 # Writes in flight per hand-over. One gives the largest groups: the fan-out
 # bench (A/B under shared load) measured 1 > 2 > 4 without a plan limit (a
 # shop's limited plan serialises them on its plan_usage row anyway).
 MAX_WRITERS = 1
-_open: dict[tuple, "HandOver"] = {}  # by (runtime, shop, job, month): the job's chains in this process
+# By (runtime, shop, job, month): the job's chains in this process.
+_open: dict[tuple[int, uuid.UUID, uuid.UUID, dt.date], "HandOver"] = {}
 
 
 @contextlib.asynccontextmanager
@@ -41,7 +42,7 @@ async def joined(rt: Runtime, chunk: Chunk) -> AsyncIterator["HandOver"]:
     """The hand-over of this chunk's job in this process, shared while any
     of its chunks runs. On leaving, the outcomes written so far (this chunk's
     among them) are written: the chunk is marked done after."""
-    key = (id(rt), chunk.job["shop_id"], chunk.job["job_id"], chunk.month)
+    key = (id(rt), chunk.job.shop_id, chunk.job.job_id, chunk.month)
     handover = _open.get(key)
     if handover is None:
         handover = _open[key] = HandOver(rt, chunk)
@@ -63,10 +64,10 @@ class HandOver:
         self.rt, self.chunk = rt, chunk
         self.users = 0
         self.outcomes = OutcomeWriter(rt, chunk, size=rt.tuning.outcome_batch)
-        self.queued: list[tuple[Row, asyncio.Future]] = []
+        self.queued: list[tuple[Queued, asyncio.Future[Attempt | None]]] = []
         self.writers: set[asyncio.Task] = set()
 
-    async def open(self, row: Row) -> Attempt | None:
+    async def open(self, row: Queued) -> Attempt | None:
         """The committed attempt, to hand to the provider now; None if it is
         not to be sent (another run of the chunk has it, or the plan ran out:
         recorded as blocked/plan_limit)."""
@@ -99,10 +100,10 @@ class HandOver:
                     if not waiter.done():
                         waiter.set_exception(exc)
                 continue
-            by_key = {(a.signup["signup_id"], a.attempt): a for a in opened}
+            by_key = {(a.signup.signup_id, a.attempt): a for a in opened}
             abandoned = []
             for (signup, _batch, number), waiter in group:
-                attempt = by_key.get((signup["signup_id"], number))
+                attempt = by_key.get((signup.signup_id, number))
                 if waiter.cancelled():  # its sender was cancelled while the row was written
                     if attempt is not None:
                         abandoned.append(attempt)

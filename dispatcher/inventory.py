@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import asyncpg
+
+from shared_models.rows.webhooks import VariantState
 
 # Levels per location win when Shopify has sent any for the item (filtered by
 # the shop's location_ids, empty meaning all); else the variant's own quantity.
@@ -24,9 +25,9 @@ async def available(conn: asyncpg.Connection | asyncpg.Pool, shop_id: uuid.UUID,
     return await conn.fetchval(AVAILABLE, shop_id, variant_id, location_ids) or 0
 
 
-def published(variant: Any) -> bool:
+def published(variant: VariantState) -> bool:
     """Unknown (a catalog row only the API described) counts as published:
     nothing would ever publish it, so waiting would wait forever."""
-    if variant["product_status"] is None:
+    if variant.product_status is None:
         return True
-    return variant["product_status"] == "active" and variant["published_at"] is not None
+    return variant.product_status == "active" and variant.published_at is not None

@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
 
 from jinja2 import StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
@@ -19,7 +18,7 @@ from markupsafe import escape
 
 from dispatcher.channels.base import Message
 from shared_models import tokens
-from shared_models.settings import DEFAULTS
+from shared_models.settings import DEFAULTS, EmailChannel
 from shared_models.naming import SHOPIFY_DEFAULT_VARIANT, product_name
 from shared_models.templates import RenderError, render_line
 
@@ -140,7 +139,7 @@ def _email_body(shop_name: str, shop_domain: str, product_title: str | None, var
 
 
 def render_alert(*, channel: str, to: str, shop_name: str, shop_domain: str, product_title: str | None,
-                 variant_title: str | None, product_url: str | None, email_settings: Mapping[str, Any] | None,
+                 variant_title: str | None, product_url: str | None, email_settings: EmailChannel | None,
                  click_url: str, unsubscribe_url: str, unsubscribe_all_url: str,
                  reference: str | None = None) -> Message:
     """The back-in-stock alert for one signup. `reference` (the notification id) is
@@ -175,7 +174,7 @@ def render_alert(*, channel: str, to: str, shop_name: str, shop_domain: str, pro
 
 def render_confirmation(*, channel: str, to: str, shop_name: str, product_title: str | None,
                         variant_title: str | None, confirm_url: str,
-                        email_settings: Mapping[str, Any] | None = None) -> Message:
+                        email_settings: EmailChannel | None = None) -> Message:
     """The double opt-in confirmation: not an alert (no notification row, no plan count)."""
     product = product_name(product_title, variant_title)
     if channel == "email":

@@ -9,7 +9,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any, Iterable, Iterator
+import uuid
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import asyncpg
 from aiohttp import web
@@ -17,6 +18,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from shared_models.exposition import exposition
 from shared_models.queue import Queue
+
+if TYPE_CHECKING:  # dispatcher.attempts imports the runtime, which imports this module
+    from dispatcher.attempts import Attempt
 
 log = logging.getLogger("backinstock.dispatcher")
 
@@ -71,9 +75,9 @@ class DispatcherMetrics:
         for channel, status in outcomes:
             self.alerts.labels(channel, status).inc()
 
-    def count_outcomes(self, attempts: Iterable[Any], changed: dict[Any, str]) -> None:
+    def count_outcomes(self, attempts: Iterable[Attempt], changed: dict[uuid.UUID, str]) -> None:
         """The attempts record_outcomes wrote (`changed`: notification id → status)."""
-        self.count_alerts((a.signup["channel"], changed[a.notification_id])
+        self.count_alerts((a.signup.channel, changed[a.notification_id])
                           for a in attempts if a.notification_id in changed)
 
     @contextlib.contextmanager

@@ -59,11 +59,11 @@ async def record_outcomes(rt: Runtime, chunk: Chunk, attempts: list[Attempt]) ->
     opt-out is written in the same transaction."""
     if not attempts:
         return
-    shop_id = chunk.job["shop_id"]
+    shop_id = chunk.job.shop_id
     cols = list(zip(*[(a.notification_id, a.status, a.provider, a.message_id, a.error) for a in attempts]))
-    stage = (chunk.job["payload"] or {}).get("stage", 0) if chunk.job["trigger"] == "reminder" else 0
+    stage = (chunk.job.payload or {}).get("stage", 0) if chunk.job.trigger == "reminder" else 0
     args = (shop_id, *cols, stage, chunk.month, unlimited(chunk))
-    opt_outs = {(a.signup["channel"], a.signup["contact"]) for a in attempts if a.unsubscribe}
+    opt_outs = {(a.signup.channel, a.signup.contact) for a in attempts if a.unsubscribe}
     if not opt_outs:
         rows = await rt.conns.pool.fetch(RECORD_OUTCOMES, *args)
     else:

@@ -20,7 +20,6 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 import asyncpg
@@ -31,8 +30,10 @@ from dispatcher.runner import start_chains
 from dispatcher.periodic import Periodic
 from dispatcher.runtime import Runtime
 from dispatcher.webhooks import catalog, inventory
-from dispatcher.webhooks.process import SHOP_TURN
-from shared_models.settings import SHOP_WITH_OVERRIDES, sending_settings
+from dispatcher.webhooks.process import SHOP_TURN, Handler
+from shared_models.context import Shop, read_shop
+from shared_models.payload import JsonObject
+from shared_models.rows.webhooks import WaitingVariantRow, WebhookEvent
 from shared_models.signup_states import OPEN
 from shared_models.shopify import AdminClient, AdminError, admin_base, gid, legacy_id
 
@@ -48,7 +49,7 @@ WHERE shopify_connected_at IS NOT NULL AND shopify_token IS NOT NULL AND uninsta
 ORDER BY reconciled_at NULLS FIRST, shop_id
 """
 # Variants with an open signup (shared_models.signup_states): one awaiting its
-# opt-in may confirm before the restock.
+# opt-in may confirm before the restock. Rows: shared_models.rows.webhooks.WaitingVariantRow.
 WAITING_VARIANTS = f"""
 SELECT v.variant_id, v.inventory_item_id, v.source FROM variants v
 WHERE v.shop_id = $1 AND v.deleted_at IS NULL
@@ -92,7 +93,8 @@ class Found:
     filled: int = 0
 
 
-def _quantity(level: Any) -> int | None:
+def _quantity(level: object) -> int | None:
+    """The `available` quantity of a level node of Shopify's reply (JSON)."""
     if not isinstance(level, dict):
         return None
     for q in level.get("quantities") or []:
@@ -102,20 +104,20 @@ def _quantity(level: Any) -> int | None:
 
 
 class ShopReconciler:
-    def __init__(self, rt: Runtime, client: AdminClient, shop: asyncpg.Record, locations: list[int]):
+    def __init__(self, rt: Runtime, client: AdminClient, shop: Shop, locations: list[int]):
         self.rt, self.client, self.shop, self.locations = rt, client, shop, locations
         self.found = Found()
 
     async def run(self) -> Found:
-        pool, shop_id = self.rt.conns.pool, self.shop["shop_id"]
-        waiting = await pool.fetch(WAITING_VARIANTS, shop_id)
+        pool, shop_id = self.rt.conns.pool, self.shop.shop_id
+        waiting: list[WaitingVariantRow] = await pool.fetch(WAITING_VARIANTS, shop_id, record_class=WaitingVariantRow)
         size = max(1, BATCH // (1 + len(self.locations)))
         query = variants_query(self.locations)
         for start in range(0, len(waiting), size):
             batch = waiting[start:start + size]
             data = await self.client.execute(
-                "BisVariants", query, {"ids": [gid("ProductVariant", r["variant_id"]) for r in batch]})
-            ours = {r["variant_id"]: r for r in batch}
+                "BisVariants", query, {"ids": [gid("ProductVariant", r.variant_id) for r in batch]})
+            ours = {r.variant_id: r for r in batch}
             for node in data.get("nodes") or []:
                 variant_id = legacy_id(node.get("id")) if isinstance(node, dict) else None
                 if variant_id in ours:
@@ -123,19 +125,20 @@ class ShopReconciler:
         await pool.execute(RECONCILED, shop_id)
         return self.found
 
-    async def variant(self, node: dict[str, Any], ours: asyncpg.Record) -> None:
+    async def variant(self, node: JsonObject, ours: WaitingVariantRow) -> None:
+        """`node`: Shopify's ProductVariant (JSON)."""
         item = legacy_id((node.get("inventoryItem") or {}).get("id"))
-        if ours["source"] != "shopify" or ours["inventory_item_id"] is None:
+        if ours.source != "shopify" or ours.inventory_item_id is None:
             await self.fill_catalog(node, item)
         if item is None:
             return
-        pool, shop_id = self.rt.conns.pool, self.shop["shop_id"]
+        pool, shop_id = self.rt.conns.pool, self.shop.shop_id
         if self.locations:
             theirs = {loc: (node["inventoryItem"].get(f"l{i}") or None) for i, loc in enumerate(self.locations)}
         else:
             self.found.checked += 1
             total = node.get("inventoryQuantity")
-            if not isinstance(total, int) or total == await available(pool, shop_id, ours["variant_id"], []):
+            if not isinstance(total, int) or total == await available(pool, shop_id, ours.variant_id, []):
                 return
             theirs = await self.item_levels(item)
         stored = {r["location_id"]: r["available"] for r in await pool.fetch(STORED_LEVELS, shop_id, item)}
@@ -149,8 +152,9 @@ class ShopReconciler:
             await self.feed({"inventory_item_id": item, "location_id": location, "available": quantity,
                              "updated_at": level.get("updatedAt")})
 
-    async def item_levels(self, item: int) -> dict[int, dict[str, Any]]:
-        levels: dict[int, dict[str, Any]] = {}
+    async def item_levels(self, item: int) -> dict[int, JsonObject]:
+        """The item's level nodes (Shopify's JSON) by location."""
+        levels: dict[int, JsonObject] = {}
         after = None
         for _ in range(MAX_PAGES):
             data = await self.client.execute("BisItemLevels", LEVELS, {"id": gid("InventoryItem", item), "after": after})
@@ -167,11 +171,11 @@ class ShopReconciler:
         log.warning("inventory item %s: more than %d pages of levels, the rest left out", item, MAX_PAGES)
         return levels
 
-    async def feed(self, payload: dict[str, Any]) -> None:
+    async def feed(self, payload: JsonObject) -> None:
         """One level through the webhook's handler, in the shop's webhook turn."""
-        await self._in_turn(inventory.inventory_level_update, payload)
+        await self._in_turn(inventory.inventory_level_update, "inventory_levels/update", payload)
 
-    async def fill_catalog(self, node: dict[str, Any], item: int | None) -> None:
+    async def fill_catalog(self, node: JsonObject, item: int | None) -> None:
         product = node.get("product") or {}
         product_id = legacy_id(product.get("id"))
         if product_id is None:
@@ -184,32 +188,35 @@ class ShopReconciler:
                                  # A total over every location is no measure for a shop that counts some.
                                  "inventory_quantity": None if self.locations else node.get("inventoryQuantity")}]}
         self.found.filled += 1
-        await self._in_turn(catalog.product_upsert, payload)
+        await self._in_turn(catalog.product_upsert, "products/update", payload)
 
-    async def _in_turn(self, handler: Any, payload: dict[str, Any]) -> None:
-        shop_id = self.shop["shop_id"]
+    async def _in_turn(self, handler: Handler, topic: str, payload: JsonObject) -> None:
+        """`payload` as Shopify's webhook of `topic` would carry it, through that webhook's handler."""
+        shop_id = self.shop.shop_id
         now = dt.datetime.now(dt.timezone.utc)
-        event = {"triggered_at": now, "received_at": now}
+        event = WebhookEvent(webhook_id=None, topic=topic, payload=payload, triggered_at=now, received_at=now)
         async with self.rt.conns.pool.acquire() as conn, conn.transaction():
             await conn.execute(SHOP_TURN, shop_id)
-            shop = await conn.fetchrow(SHOP_WITH_OVERRIDES, shop_id)  # read in turn: the handlers need it fresh
+            shop = await read_shop(conn, shop_id)  # read in turn: the handlers need it fresh
+            if shop is None:
+                return  # deleted meanwhile (shop/redact)
             _, started = await handler(conn, shop, payload, event)
         await self._start(started)
 
     async def _start(self, started: list[Started]) -> None:
         for s in started:
             self.found.restocks += 1
-            await start_chains(self.rt, self.shop["shop_id"], s.job_id, s.targets)
+            await start_chains(self.rt, self.shop.shop_id, s.job_id, s.targets)
 
 
 async def reconcile_shop(rt: Runtime, session: aiohttp.ClientSession, shop_id: uuid.UUID) -> Found | None:
     pool, config = rt.conns.pool, rt.conns.config
-    shop = await pool.fetchrow(SHOP_WITH_OVERRIDES, shop_id)
-    if shop is None or not shop["shopify_token"]:
+    shop = await read_shop(pool, shop_id)
+    if shop is None or not shop.shopify_token:
         return None
-    locations = sending_settings(shop)["delivery"]["location_ids"]
-    client = AdminClient(session, admin_base(config.shopify_admin_api_base, shop["domain"]),
-                         shop["shopify_token"], config.shopify_api_version)
+    locations = shop.sending_settings["delivery"]["location_ids"]
+    client = AdminClient(session, admin_base(config.shopify_admin_api_base, shop.domain),
+                         shop.shopify_token, config.shopify_api_version)
     found = await ShopReconciler(rt, client, shop, list(locations)).run()
     for what in ("checked", "differences", "restocks"):
         rt.metrics.reconcile.labels(what).inc(getattr(found, what))

@@ -5,18 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
+import uuid
 
 from dispatcher.inventory import available
 from dispatcher.runner import start_chains
 from dispatcher.runtime import Runtime
 from shared_models import jobs
-from shared_models.settings import sending_settings
+from shared_models.context import SHOP_COLUMNS, Shop
+from shared_models.rows import select_list
+from shared_models.settings import Settings
 
 log = logging.getLogger("backinstock.reminders")
 
-SHOPS = """
-SELECT sh.shop_id, sh.plan, sh.timezone, st.overrides AS settings_overrides FROM settings st JOIN shops sh USING (shop_id)
+# Shops (shared_models.context.Shop) with their settings.
+SHOPS = f"""
+SELECT {select_list(SHOP_COLUMNS, "sh")}, st.overrides AS settings_overrides
+FROM settings st JOIN shops sh USING (shop_id)
 WHERE st.overrides -> 'delivery' -> 'reminders' ->> 'enabled' = 'true' AND sh.uninstalled_at IS NULL
 """
 DUE = """
@@ -30,18 +34,18 @@ ON CONFLICT DO NOTHING RETURNING key
 """
 
 
-async def due_signups(rt: Runtime, shop: Any, settings: dict, stage: int, days: int) -> list[Any]:
+async def due_signups(rt: Runtime, shop: Shop, settings: Settings, stage: int, days: int) -> list[uuid.UUID]:
     pool = rt.conns.pool
-    rows = await pool.fetch(DUE, shop["shop_id"], days, stage - 1)
+    rows = await pool.fetch(DUE, shop.shop_id, days, stage - 1)
     locations = settings["delivery"]["location_ids"]
     in_stock: dict[int, bool] = {}
     for variant_id in {r["variant_id"] for r in rows}:
-        in_stock[variant_id] = await available(pool, shop["shop_id"], variant_id, locations) >= 1
+        in_stock[variant_id] = await available(pool, shop.shop_id, variant_id, locations) >= 1
     return [r["signup_id"] for r in rows if in_stock[r["variant_id"]]]
 
 
-async def schedule_shop(rt: Runtime, shop: Any) -> int:
-    settings = sending_settings(shop)
+async def schedule_shop(rt: Runtime, shop: Shop) -> int:
+    settings = shop.sending_settings
     reminders = settings["delivery"]["reminders"]
     today = dt.datetime.now(dt.timezone.utc).date().isoformat()
     queued = 0
@@ -50,22 +54,23 @@ async def schedule_shop(rt: Runtime, shop: Any) -> int:
         if not ids:
             continue
         async with rt.conns.pool.acquire() as conn, conn.transaction():
-            if await conn.fetchval(MARK_RUN, shop["shop_id"], f"{stage}:{today}") is None:
+            if await conn.fetchval(MARK_RUN, shop.shop_id, f"{stage}:{today}") is None:
                 continue  # this stage already ran today
-            job_id = await jobs.create_job(conn, shop["shop_id"], kind="reminder", trigger="reminder",
+            job_id = await jobs.create_job(conn, shop.shop_id, kind="reminder", trigger="reminder",
                                            payload={"stage": stage})
-            added = await jobs.add_targets(conn, shop["shop_id"], job_id, where=jobs.TARGETS_BY_IDS,
+            added = await jobs.add_targets(conn, shop.shop_id, job_id, where=jobs.TARGETS_BY_IDS,
                                            arg=ids, batch_size=None)
-        await start_chains(rt, shop["shop_id"], job_id, len(added))
+        await start_chains(rt, shop.shop_id, job_id, len(added))
         queued += len(added)
     return queued
 
 
 async def schedule_reminders(rt: Runtime) -> int:
     total = 0
-    for shop in await rt.conns.pool.fetch(SHOPS):
+    for row in await rt.conns.pool.fetch(SHOPS):
+        shop = Shop.from_row(row)
         try:
             total += await schedule_shop(rt, shop)
         except Exception:
-            log.exception("reminders for shop %s failed", shop["shop_id"])
+            log.exception("reminders for shop %s failed", shop.shop_id)
     return total

@@ -11,25 +11,27 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from shared_models.context import Shop
+from shared_models.context import SHOP_COLUMNS, Shop
+from shared_models.payload import JsonObject
+from shared_models.rows import select_list
 from shared_models.reports import demand, summary
 from shared_models.reports.reading import json_rows, reading
 from shared_models.reports.window import Window
 from dispatcher.channels.base import ProviderError
 from dispatcher.messages import render_merchant_email
-from dispatcher.runtime import Runtime
-from shared_models.settings import effective
+from dispatcher.runtime import ArqContext, Runtime
 
 log = logging.getLogger("backinstock.reports")
 
 FREQUENCIES = ("daily", "weekly", "monthly")
 TOP_PRODUCTS = 5
 
-SHOPS = """
-SELECT sh.*, st.overrides FROM settings st JOIN shops sh USING (shop_id)
+# Shops (shared_models.context.Shop) with their settings.
+SHOPS = f"""
+SELECT {select_list(SHOP_COLUMNS, "sh")}, st.overrides AS settings_overrides
+FROM settings st JOIN shops sh USING (shop_id)
 WHERE st.overrides -> 'alerts' -> 'report_emails' ->> 'frequency' IN ('daily', 'weekly', 'monthly')
   AND sh.uninstalled_at IS NULL
 """
@@ -54,8 +56,9 @@ def last_period(frequency: str, now: dt.datetime, tz: str) -> tuple[dt.date, dt.
     return last.replace(day=1), last
 
 
-def compose(shop: Shop, frequency: str, window: Window, totals: dict[str, Any],
-            top: list[dict[str, Any]]) -> tuple[str, str]:
+def compose(shop: Shop, frequency: str, window: Window, totals: JsonObject,
+            top: list[JsonObject]) -> tuple[str, str]:
+    """`totals` and `top`: the reports' JSON (shared_models.reports), as the API would answer."""
     first, last = window.as_json()["from"], window.as_json()["to"]
     span = first if first == last else f"{first} to {last}"
     lines = [
@@ -76,20 +79,19 @@ def compose(shop: Shop, frequency: str, window: Window, totals: dict[str, Any],
     return f"Back-in-stock {frequency} report: {shop.name}, {span}", "\n".join(lines) + "\n"
 
 
-async def send_shop_report(rt: Runtime, row: Any, now: dt.datetime) -> bool:
+async def send_shop_report(rt: Runtime, shop: Shop, now: dt.datetime) -> bool:
     """Sends this shop's report for its last complete period, unless already sent."""
     pool = rt.conns.pool
-    settings = effective(row["overrides"])["alerts"]["report_emails"]
+    settings = shop.sending_settings["alerts"]["report_emails"]
     frequency, recipients = settings["frequency"], settings["recipients"]
     if frequency not in FREQUENCIES or not recipients:
         return False
-    shop = Shop.from_row(row)
     first, last = last_period(frequency, now, shop.timezone)
     kind, key = f"report_{frequency}", first.isoformat()
     if await pool.fetchval(SENT, shop.shop_id, kind, key):
         return False
     window = Window(first, last, shop.timezone)
-    query: dict[str, Any] = {"granularity": "day", "sort": "total", "page": 1, "per_page": TOP_PRODUCTS}
+    query = {"granularity": "day", "sort": "total", "page": 1, "per_page": TOP_PRODUCTS}  # the reports' arguments
     sql, args = demand.rows(shop.shop_id, query, window, paged=True)
     async with reading(pool, shop.shop_id) as conn:
         totals = await summary.totals(conn, shop, query, window)
@@ -114,13 +116,14 @@ async def send_due_reports(rt: Runtime, now: dt.datetime | None = None) -> int:
     now = now or dt.datetime.now(dt.timezone.utc)
     sent = 0
     for row in await rt.conns.pool.fetch(SHOPS):
+        shop = Shop.from_row(row)
         try:
-            sent += await send_shop_report(rt, row, now)
+            sent += await send_shop_report(rt, shop, now)
         except Exception:  # one shop's failure must not stop the others
-            log.exception("report email for shop %s failed", row["shop_id"])
+            log.exception("report email for shop %s failed", shop.shop_id)
     return sent
 
 
-async def report_emails_cron(ctx: dict[str, Any]) -> int:
+async def report_emails_cron(ctx: ArqContext) -> int:
     """arq cron (dispatcher.worker), hourly: each shop's period ends at its own midnight."""
     return await send_due_reports(ctx["rt"])

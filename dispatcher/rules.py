@@ -1,11 +1,24 @@
 """Why a send does not happen: one check per blocked_reason, in order."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Protocol
 
 import phonenumbers
 
 from shared_models import signup_states
+from shared_models.rows.sending import SignupRow
+from shared_models.settings import Settings
+
+
+class Addressed(Protocol):
+    """What the channel checks read: a send's signup (SignupRow), or the
+    opt-in confirmation's claimed signup (OptinClaimRow)."""
+
+    @property
+    def channel(self) -> str: ...
+
+    @property
+    def contact(self) -> str: ...
 
 
 def sms_region(phone: str) -> str | None:
@@ -15,26 +28,26 @@ def sms_region(phone: str) -> str | None:
         return None
 
 
-def unsubscribed(signup: Mapping[str, Any], settings: dict) -> bool:
+def unsubscribed(signup: SignupRow, settings: Settings) -> bool:
     return signup_states.unsubscribed(signup)
 
 
-def suppressed(signup: Mapping[str, Any], settings: dict) -> bool:
+def suppressed(signup: SignupRow, settings: Settings) -> bool:
     """The contact is on the shop's suppression list, whichever signup this is."""
-    return bool(signup.get("suppressed"))
+    return bool(signup.suppressed)
 
 
-def channel_disabled(signup: Mapping[str, Any], settings: dict) -> bool:
-    return not settings["channels"][signup["channel"]]["enabled"]
+def channel_disabled(signup: Addressed, settings: Settings) -> bool:
+    return not settings["channels"][signup.channel]["enabled"]
 
 
-def optin_unconfirmed(signup: Mapping[str, Any], settings: dict) -> bool:
+def optin_unconfirmed(signup: SignupRow, settings: Settings) -> bool:
     return signup_states.awaiting_optin(signup)
 
 
-def country_not_allowed(signup: Mapping[str, Any], settings: dict) -> bool:
+def country_not_allowed(signup: Addressed, settings: Settings) -> bool:
     allowed = settings["compliance"]["sms_allowed_countries"]
-    return signup["channel"] == "sms" and bool(allowed) and sms_region(signup["contact"]) not in allowed
+    return signup.channel == "sms" and bool(allowed) and sms_region(signup.contact) not in allowed
 
 
 # Per-signup checks; sold_out and not_published are checked per batch, and
@@ -48,7 +61,7 @@ CHECKS = (
 )
 
 
-def blocked_reason(signup: Mapping[str, Any], settings: dict) -> str | None:
+def blocked_reason(signup: SignupRow, settings: Settings) -> str | None:
     """`settings` are the shop's settings as its plan allows them now."""
     for reason, check in CHECKS:
         if check(signup, settings):

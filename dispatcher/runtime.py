@@ -7,8 +7,14 @@ from typing import Any
 from shared_models.context import Connections
 from dispatcher.channels.base import Provider
 from dispatcher.metrics import DispatcherMetrics
+from dispatcher.throttle import Throttle
 from shared_models.config import Dispatch
 from shared_models.queue import Queue
+
+
+# arq's ctx, as its tasks and crons receive it: arq's own keys (redis,
+# job_id, ...) and ours, "rt" (this module's Runtime), set by the worker's startup.
+ArqContext = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,6 @@ class Runtime:
     conns: Connections
     queue: Queue
     providers: dict[str, Provider]
-    throttle: Any  # dispatcher.throttle.Throttle
+    throttle: Throttle
     tuning: Tuning = field(default_factory=Tuning)
     metrics: DispatcherMetrics = field(default_factory=DispatcherMetrics)  # this process's own registry

@@ -8,12 +8,12 @@ import asyncio
 import logging
 import time
 import uuid
-from typing import Any
 
 from dispatcher import targets as sql
-from dispatcher.attempts import Attempt, Chunk
+from dispatcher.attempts import Attempt, Chunk, Queued
 from dispatcher.channels.base import (
     Delivered,
+    Message,
     PermanentError,
     ProviderError,
     RateLimited,
@@ -29,14 +29,13 @@ from shared_models.templates import RenderError
 log = logging.getLogger("backinstock.dispatcher")
 
 
-def message_for(rt: Runtime, chunk: Chunk, attempt: Attempt):
+def message_for(rt: Runtime, chunk: Chunk, attempt: Attempt) -> Message:
     s, shop, config = attempt.signup, chunk.shop, rt.conns.config
-    links = link_urls(config.public_url, shop["shop_id"], attempt.notification_id, s["signup_id"],
-                      config.secret_key)
+    links = link_urls(config.public_url, shop.shop_id, attempt.notification_id, s.signup_id, config.secret_key)
     return render_alert(
-        channel=s["channel"], to=s["contact"], shop_name=shop["name"], shop_domain=shop["domain"],
-        product_title=s["product_title"], variant_title=s["variant_title"],
-        product_url=s["url"], email_settings=chunk.settings["channels"]["email"],
+        channel=s.channel, to=s.contact, shop_name=shop.name, shop_domain=shop.domain,
+        product_title=s.product_title, variant_title=s.variant_title,
+        product_url=s.url, email_settings=chunk.settings["channels"]["email"],
         click_url=links["click_url"], unsubscribe_url=links["unsubscribe_url"],
         unsubscribe_all_url=links["unsubscribe_all_url"], reference=str(attempt.notification_id),
     )
@@ -45,7 +44,7 @@ def message_for(rt: Runtime, chunk: Chunk, attempt: Attempt):
 async def call_provider(rt: Runtime, chunk: Chunk, attempt: Attempt, *, token_held: bool = False) -> Attempt:
     """token_held: the first call's rate-limit token was taken before the
     row was opened (a wait for it must not happen with the row open)."""
-    provider = rt.providers[attempt.signup["channel"]]
+    provider = rt.providers[attempt.signup.channel]
     attempt.provider = provider.name
     try:
         message = message_for(rt, chunk, attempt)
@@ -80,18 +79,18 @@ async def call_provider(rt: Runtime, chunk: Chunk, attempt: Attempt, *, token_he
     return attempt
 
 
-async def send_with_retries(rt: Runtime, chunk: Chunk, row: tuple[Any, int, int], handover: HandOver,
+async def send_with_retries(rt: Runtime, chunk: Chunk, row: Queued, handover: HandOver,
                             cancelled: "CancelWatch") -> Attempt | None:
-    """row: (signup, batch, first attempt number). The final attempt (earlier
+    """row: the send and its first attempt number. The final attempt (earlier
     failed ones are recorded as they happen), or None when nothing more is to
     be recorded: the job was cancelled before a call, another run of the chunk
     has the send, or the plan ran out (recorded as blocked/plan_limit)."""
     signup, batch, number = row
-    provider = rt.providers[signup["channel"]]
+    provider = rt.providers[signup.channel]
     while True:
         await rt.throttle.acquire(provider.name)
         if await cancelled():
-            chunk.cancelled.append(signup["signup_id"])
+            chunk.cancelled.append(signup.signup_id)
             return None
         attempt = await handover.open((signup, batch, number))
         if attempt is None:

@@ -8,12 +8,13 @@ logged, retried a few times, then given up (`failed`): never fatal."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+import uuid
 
 import aiohttp
 
 from dispatcher.customer_tags import push_customer_tags
-from dispatcher.runtime import Runtime
+from dispatcher.runtime import ArqContext, Runtime
+from shared_models.rows.shopify import OrderTagRow
 from shared_models.shopify import AdminClient, AdminError, admin_base, gid
 
 log = logging.getLogger("backinstock.shopify")
@@ -25,6 +26,7 @@ TAGS_ADD = """mutation tagsAdd($id: ID!, $tags: [String!]!) {
   tagsAdd(id: $id, tags: $tags) { node { id } userErrors { field message } }
 }"""
 
+# Rows: shared_models.rows.shopify.OrderTagRow.
 CLAIM = """
 UPDATE orders o SET tag_attempts = o.tag_attempts + 1,
     tag_next_at = now() + make_interval(secs => $1 * power(2, o.tag_attempts))
@@ -64,33 +66,33 @@ async def tags_add(client: AdminClient, order_id: int, tags: list[str]) -> None:
 async def push_batch(rt: Runtime, *, batch: int = BATCH) -> tuple[int, int]:
     """Pushes one batch of due order tags; returns (claimed, added)."""
     pool = rt.conns.pool
-    claimed = await pool.fetch(CLAIM, BACKOFF_SECONDS, batch)
+    claimed: list[OrderTagRow] = await pool.fetch(CLAIM, BACKOFF_SECONDS, batch, record_class=OrderTagRow)
     if not claimed:
         return 0, 0
     done = 0
     config = rt.conns.config
     # One client per shop: it paces calls by the shop's query-cost bucket,
     # which its previous reply reported.
-    clients: dict[Any, AdminClient] = {}
+    clients: dict[uuid.UUID, AdminClient] = {}
     async with aiohttp.ClientSession() as session:
         for row in claimed:
-            if not row["shopify_token"] or not row["tag"]:
-                await pool.execute(SKIPPED, row["shop_id"], row["order_id"])
+            if not row.shopify_token or not row.tag:
+                await pool.execute(SKIPPED, row.shop_id, row.order_id)
                 continue
-            client = clients.get(row["shop_id"])
+            client = clients.get(row.shop_id)
             if client is None:
-                client = clients[row["shop_id"]] = AdminClient(
-                    session, admin_base(config.shopify_admin_api_base, row["domain"]),
-                    row["shopify_token"], config.shopify_api_version)
+                client = clients[row.shop_id] = AdminClient(
+                    session, admin_base(config.shopify_admin_api_base, row.domain),
+                    row.shopify_token, config.shopify_api_version)
             try:
-                await tags_add(client, row["order_id"], [row["tag"]])
+                await tags_add(client, row.order_id, [row.tag])
             except AdminError as exc:
-                give_up = not exc.retryable or row["tag_attempts"] >= MAX_ATTEMPTS
-                log.warning("order %s of shop %s: tag not added (%s)%s", row["order_id"], row["shop_id"], exc,
+                give_up = not exc.retryable or row.tag_attempts >= MAX_ATTEMPTS
+                log.warning("order %s of shop %s: tag not added (%s)%s", row.order_id, row.shop_id, exc,
                             ", giving up" if give_up else ", will retry")
-                await pool.execute(FAILED, row["shop_id"], row["order_id"], str(exc)[:500], give_up)
+                await pool.execute(FAILED, row.shop_id, row.order_id, str(exc)[:500], give_up)
                 continue
-            await pool.execute(DONE, row["shop_id"], row["order_id"])
+            await pool.execute(DONE, row.shop_id, row.order_id)
             done += 1
     return len(claimed), done
 
@@ -106,7 +108,7 @@ async def push_pending_tags(rt: Runtime, *, max_batches: int = 10) -> int:
     return added
 
 
-async def order_tags_cron(ctx: dict[str, Any]) -> int:
+async def order_tags_cron(ctx: ArqContext) -> int:
     """arq cron (dispatcher.worker): order tags, then customer tags."""
     added = await push_pending_tags(ctx["rt"])
     await push_customer_tags(ctx["rt"])

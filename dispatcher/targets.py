@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from shared_models.jobs import COUNTS
 
+# Row: shared_models.rows.sending.JobRow.
 JOB = """
 SELECT job_id, shop_id, kind, trigger, status, allow_resend, variant_id, payload, current_batch,
        batch_checked, total_batches, next_run_at, next_run_at > now() AS deferred, request_id,
@@ -18,6 +19,7 @@ WHERE shop_id = $1 AND job_id = $2 AND status IN ('queued', 'running')
 # holder died: lease expired), in delivery order. The ARRAY(...) runs once (an
 # init plan): as a join, a planner with stale statistics re-ran the locking
 # subquery per row, which was slow and leased more than $5 rows.
+# Rows: shared_models.rows.sending.TargetRow.
 CLAIM = """
 UPDATE job_targets SET lease_until = now() + make_interval(secs => $4)
 WHERE shop_id = $1 AND job_id = $2 AND signup_id = ANY(ARRAY(

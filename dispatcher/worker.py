@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import Any
 
 from arq import cron, func
 from arq.worker import Worker
@@ -19,7 +18,7 @@ from dispatcher.metrics import serve_metrics
 from dispatcher.optin import send_optin
 from dispatcher.report_emails import report_emails_cron
 from dispatcher.runner import run_job
-from dispatcher.runtime import Runtime, Tuning
+from dispatcher.runtime import ArqContext, Runtime, Tuning
 from dispatcher.shopify_admin import order_tags_cron
 from dispatcher.report_folding import fold_forever
 from dispatcher.sweep import sweep_forever
@@ -38,7 +37,7 @@ JOB_COMPLETION_WAIT = 30  # SIGTERM (or Redis lost): running sends finish, nothi
 REQUEST_ID_OF_JOB = "SELECT request_id FROM jobs WHERE shop_id = $1 AND job_id = $2"
 
 
-async def run_job_task(ctx: dict, shop_id: str, job_id: str) -> str:
+async def run_job_task(ctx: ArqContext, shop_id: str, job_id: str) -> str:
     rt: Runtime = ctx["rt"]
     # The API request that created the job, so its id shows in these logs too.
     request_id = await rt.conns.pool.fetchval(REQUEST_ID_OF_JOB, uuid.UUID(shop_id), uuid.UUID(job_id))
@@ -48,17 +47,17 @@ async def run_job_task(ctx: dict, shop_id: str, job_id: str) -> str:
         return outcome
 
 
-async def process_webhook_task(ctx: dict, shop_id: str, webhook_id: str) -> str | None:
+async def process_webhook_task(ctx: ArqContext, shop_id: str, webhook_id: str) -> str | None:
     with bound({"shop_id": shop_id, "webhook_id": webhook_id}):
         return await process_webhook(ctx["rt"], uuid.UUID(shop_id), webhook_id)
 
 
-async def send_optin_task(ctx: dict, shop_id: str, signup_id: str) -> bool:
+async def send_optin_task(ctx: ArqContext, shop_id: str, signup_id: str) -> bool:
     with bound({"shop_id": shop_id}):
         return await send_optin(ctx["rt"], uuid.UUID(shop_id), uuid.UUID(signup_id))
 
 
-async def merchant_alert_task(ctx: dict, shop_id: str, kind: str, key: str) -> bool:
+async def merchant_alert_task(ctx: ArqContext, shop_id: str, kind: str, key: str) -> bool:
     with bound({"shop_id": shop_id}):
         return await merchant_alert(ctx["rt"], uuid.UUID(shop_id), kind, key)
 
@@ -95,7 +94,7 @@ def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int 
     tuning = tuning or Tuning.of(config.dispatch)
     timeout = max(90, int(tuning.lease_seconds * 2))  # a slow chunk (rate limits, retries) is not cut off
 
-    async def startup(ctx: dict[str, Any]) -> None:
+    async def startup(ctx: ArqContext) -> None:
         if "rt" in ctx:
             return  # arq's start-up retried after Redis was down: already done
         ctx["rt"] = rt = await build_runtime(config, tuning)
@@ -108,7 +107,7 @@ def build_worker(config: Config, tuning: Tuning | None = None, *, max_jobs: int 
                 log.error("no metrics endpoint on %s:%d: %s", *metrics_address, exc)
         log.info("dispatcher worker started (max_jobs=%d)", max_jobs)
 
-    async def shutdown(ctx: dict[str, Any]) -> None:
+    async def shutdown(ctx: ArqContext) -> None:
         # Entries are taken out as they are closed: this may run twice (see watchdog).
         for task in ("sweeper", "folder"):
             if task in ctx:

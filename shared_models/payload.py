@@ -8,6 +8,13 @@ from typing import Any
 INT64 = 2**63
 INT32 = 2**31
 
+# A JSON object from outside: a Shopify webhook's body, an Admin API or
+# provider reply. Its values are whatever the sender put there, so they stay
+# untyped and are read field by field with the helpers below (or isinstance
+# checks) where they are used. Also the JSON documents we build for output
+# (reports, data-request exports), which are only ever serialised.
+JsonObject = dict[str, Any]
+
 
 def as_int(value: Any, bound: int = INT64) -> int | None:
     """An integer that fits the column it goes to (bigint unless `bound` says

@@ -5,16 +5,106 @@ schemas (api_service.settings.schemas)."""
 from __future__ import annotations
 
 import copy
+import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, cast
 
+import asyncpg
 import phonenumbers
 
 from shared_models.plans import PLANS
 
 CAPABILITIES = ("channels", "delivery", "compliance", "tagging", "alerts")
 
-DEFAULTS: dict[str, Any] = {
+
+# The effective document's shape, mirroring DEFAULTS (tests/test_typed_rows.py
+# holds the two together). TypedDicts, not dataclasses: the document is JSON
+# (stored overrides merged over DEFAULTS, the API's responses), and a job's
+# rules read it per signup, so it stays the dict it is, at no cost. Field
+# rules (lengths, ranges) are the API's schemas' (api_service.settings.schemas).
+class EmailChannel(TypedDict):
+    enabled: bool
+    sender_name: str | None
+    reply_to: str | None
+    subject: str
+
+
+class Channel(TypedDict):
+    enabled: bool
+
+
+class Channels(TypedDict):
+    email: EmailChannel
+    sms: Channel
+    push: Channel
+
+
+class Reminders(TypedDict):
+    enabled: bool
+    after_days: list[int]
+
+
+class Delivery(TypedDict):
+    auto_send: bool
+    min_restock_quantity: int
+    batch_size: int | None
+    batch_interval_minutes: int
+    order: str  # shared_models.jobs.ORDER_SQL's keys
+    skip_if_sold_out: bool
+    only_when_published: bool
+    location_ids: list[int]
+    reminders: Reminders
+
+
+class Compliance(TypedDict):
+    optin_required: bool
+    sms_allowed_countries: list[str]
+    data_retention_days: int | None
+
+
+class OrderTag(TypedDict):
+    enabled: bool
+    tag: str
+
+
+class Tagging(TypedDict):
+    order_tag: OrderTag
+    customer_tags: list[str]
+
+
+class HighDemand(TypedDict):
+    enabled: bool
+    threshold: int
+
+
+class UsageWarning(TypedDict):
+    enabled: bool
+    percent: int
+
+
+class ReportEmails(TypedDict):
+    frequency: str  # off, daily, weekly, monthly
+    recipients: list[str]
+
+
+class Alerts(TypedDict):
+    high_demand: HighDemand
+    usage_warning: UsageWarning
+    report_emails: ReportEmails
+
+
+class Settings(TypedDict):
+    channels: Channels
+    delivery: Delivery
+    compliance: Compliance
+    tagging: Tagging
+    alerts: Alerts
+
+
+# What a shop stores: any part of the document, JSON as the API validated it.
+Overrides = dict[str, Any]
+
+DEFAULTS: Settings = {
     "channels": {
         "email": {"enabled": True, "sender_name": None, "reply_to": None,
                   "subject": "{{ product_title }} is back in stock"},
@@ -37,15 +127,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 READ_OVERRIDES = "SELECT overrides FROM settings WHERE shop_id = $1"
-# A shop with its stored overrides in one round trip: what a dispatcher job
-# reads once (a send job's chunk, a webhook event, a merchant email) and then
-# hands to everything it calls, which reads sending_settings(shop), never the
-# database again.
-SHOP_WITH_OVERRIDES = """
-SELECT sh.*, st.overrides AS settings_overrides
-FROM shops sh LEFT JOIN settings st ON st.shop_id = sh.shop_id
-WHERE sh.shop_id = $1
-"""
 
 
 def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -59,11 +140,11 @@ def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def effective(overrides: dict[str, Any] | None) -> dict[str, Any]:
-    return deep_merge(DEFAULTS, overrides or {})
+def effective(overrides: Overrides | None) -> Settings:
+    return cast(Settings, deep_merge(cast(dict[str, Any], DEFAULTS), overrides or {}))
 
 
-async def load_effective(conn: Any, shop_id: Any) -> dict[str, Any]:
+async def load_effective(conn: asyncpg.Connection | asyncpg.Pool, shop_id: uuid.UUID) -> Settings:
     """The shop's settings as they apply now (defaults where unchanged)."""
     return effective(await conn.fetchval(READ_OVERRIDES, shop_id))
 
@@ -126,18 +207,20 @@ def plan_errors(current: dict[str, Any], patch: dict[str, Any], plan: str) -> di
     return errors
 
 
-def sending_settings(shop: Any) -> dict[str, Any]:
-    """The settings a job applies, from a shop read with SHOP_WITH_OVERRIDES:
-    effective, and as the shop's plan allows them now (see applicable)."""
-    return applicable(effective(shop["settings_overrides"]), shop["plan"])
+def sending_settings(overrides: Overrides | None, plan: str) -> Settings:
+    """The settings a job applies: effective, and as the shop's plan allows
+    them now (see applicable). A dispatcher job reads the shop with its
+    overrides once (shared_models.context.read_shop) and takes them from
+    Shop.sending_settings, computed once per Shop."""
+    return applicable(effective(overrides), plan)
 
 
-def applicable(settings: dict[str, Any], plan: str) -> dict[str, Any]:
+def applicable(settings: Settings, plan: str) -> Settings:
     """The effective settings as sending must apply them under `plan`: stored values the
     plan no longer allows (kept after a downgrade) are turned off."""
     allowed = PLANS[plan]
-    out = copy.deepcopy(settings)
+    out = cast(dict[str, Any], copy.deepcopy(settings))
     for gate in GATES:
         if not getattr(allowed, gate.feature) and _get(out, gate.path) is not _ABSENT:
             _set(out, gate.path, gate.off)
-    return out
+    return cast(Settings, out)

@@ -1,5 +1,5 @@
 """Settings loading has one owner: a dispatcher job reads its shop and the
-shop's settings once (shared_models.settings.SHOP_WITH_OVERRIDES) and passes
+shop's settings once (shared_models.context.SHOP_WITH_OVERRIDES) and passes
 them along. Counted on the statements a real pool's connections send while a
 restock's webhook is processed and its first chunk runs: the rules, the
 messages, the blocked attempts, the usage check and the batch check all use
@@ -16,9 +16,9 @@ from dispatcher.runtime import Tuning
 from dispatcher.webhooks.process import process_webhook
 from dispatcher.worker import build_runtime, close_runtime
 from shared_models.allowance import current_month
+from shared_models.context import SHOP_WITH_OVERRIDES
 from shared_models.db import create_pool
 from shared_models.queue import MERCHANT_ALERT
-from shared_models.settings import SHOP_WITH_OVERRIDES
 from tests.dispatch_support import create_signup
 from tests.shopify import inventory_update, send_webhook
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import email.utils
 import time
-from typing import Any
 
 import aiohttp
 
 from shared_models import jsonutil
+from shared_models.payload import JsonObject
 
 # Connect fast; a slow read after the request went out is an unknown outcome.
 TIMEOUT = aiohttp.ClientTimeout(total=None, connect=10, sock_connect=10, sock_read=30)
@@ -32,7 +32,8 @@ def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
     return max(0.0, when.timestamp() - time.time())
 
 
-def parse_json(body: bytes | None) -> dict[str, Any]:
+def parse_json(body: bytes | None) -> JsonObject:
+    """A provider's JSON reply (an object, else {}), read field by field by the caller."""
     if not body:
         return {}
     try:

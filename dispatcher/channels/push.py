@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
 
 import aiohttp
 
@@ -59,7 +59,7 @@ class PushGatewayProvider(PooledSession):
                 f"push gateway connection broke before a response: {type(exc).__name__}: {exc}") from None
         return self._outcome(status, resp_headers, body)
 
-    def _outcome(self, status: int, headers: Any, body: bytes | None) -> Delivered:
+    def _outcome(self, status: int, headers: Mapping[str, str], body: bytes | None) -> Delivered:
         data = parse_json(body)
         detail = str(data.get("error") or data.get("message") or "") or f"HTTP {status}"
         if 200 <= status < 300:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import quote
 
 import aiohttp
@@ -59,7 +59,7 @@ class TwilioProvider(PooledSession):
             raise UnknownOutcome(f"Twilio connection broke before a response: {type(exc).__name__}: {exc}") from None
         return self._outcome(status, headers, body)
 
-    def _outcome(self, status: int, headers: Any, body: bytes | None) -> Delivered:
+    def _outcome(self, status: int, headers: Mapping[str, str], body: bytes | None) -> Delivered:
         data = parse_json(body)
         detail = data.get("message") or (body or b"").decode(errors="replace")[:200] or f"HTTP {status}"
         code = data.get("code")

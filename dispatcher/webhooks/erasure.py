@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 
 from shared_models import suppression
 from shared_models.contacts import normalize_phone
-from shared_models.payload import as_int, as_text
+from shared_models.payload import JsonObject, as_int, as_text
 
 # One indexed lookup per key (UNION, not OR: each arm has its index).
 _CUSTOMER = "SELECT customer_id, email, phone, push_token, shopify_customer_id FROM customers WHERE shop_id = $1"
@@ -136,7 +135,7 @@ class Found:
     contacts: list[str]
 
 
-def _add_phone(phones: set[str], raw: Any) -> None:
+def _add_phone(phones: set[str], raw: object) -> None:
     text = as_text(raw, 40)
     if text:
         phones.add(text.lower())
@@ -145,7 +144,7 @@ def _add_phone(phones: set[str], raw: Any) -> None:
             phones.add(normalized)
 
 
-def person(payload: dict, orders_key: str) -> Person:
+def person(payload: JsonObject, orders_key: str) -> Person:
     customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
     found = Person(as_int(customer.get("id")))
     email = as_text(customer.get("email"), 320)
@@ -191,7 +190,7 @@ def _needles(found: Found) -> list[str]:
     return found.contacts + [str(i) for i in found.customers + found.signups]
 
 
-async def redact(conn: asyncpg.Connection, shop_id: uuid.UUID, payload: dict) -> str:
+async def redact(conn: asyncpg.Connection, shop_id: uuid.UUID, payload: JsonObject) -> str:
     found = await find(conn, shop_id, person(payload, "orders_to_redact"))
     await conn.execute(ERASE_NOTIFICATIONS, shop_id, found.notifications)
     await conn.execute(DROP_TARGETS, shop_id, found.signups)
@@ -211,12 +210,12 @@ async def redact(conn: asyncpg.Connection, shop_id: uuid.UUID, payload: dict) ->
             f"{len(found.orders)} orders")
 
 
-def _records(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+def _records(rows: list[asyncpg.Record]) -> list[JsonObject]:
     # asyncpg's own UUID type is not one the JSON encoder knows.
     return [{k: str(v) if isinstance(v, uuid.UUID) else v for k, v in r.items()} for r in rows]
 
 
-async def export(conn: asyncpg.Connection, shop_id: uuid.UUID, payload: dict, webhook_id: str
+async def export(conn: asyncpg.Connection, shop_id: uuid.UUID, payload: JsonObject, webhook_id: str | None
                  ) -> tuple[uuid.UUID, Found]:
     """Stores the JSON export of what we hold on the person; returns its id."""
     found = await find(conn, shop_id, person(payload, "orders_requested"))

@@ -7,10 +7,9 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from shared_models.payload import INT32, as_int, as_text, as_time
+from shared_models.payload import INT32, JsonObject, as_int, as_text, as_time
 
 UTM_SOURCE = "back_in_stock"
 CENT = Decimal("0.01")
@@ -32,7 +31,7 @@ class Order:
     email: str | None
     customer_id: int | None  # Shopify's
     landing_site: str | None
-    note_attributes: list[Any]
+    note_attributes: list[object]  # Shopify's, stored as they came
     currency: str | None
     ordered_at: dt.datetime | None
     cancelled_at: dt.datetime | None
@@ -52,7 +51,7 @@ class Order:
             return None
 
 
-def _money(value: Any) -> Decimal | None:
+def _money(value: object) -> Decimal | None:
     if isinstance(value, bool) or value is None:
         return None
     try:
@@ -62,7 +61,7 @@ def _money(value: Any) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
-def _shop_money(item: dict, key: str) -> Decimal | None:
+def _shop_money(item: JsonObject, key: str) -> Decimal | None:
     """`<key>_set.shop_money.amount` (the shop's currency) when present, else `<key>`."""
     money_set = item.get(f"{key}_set")
     if isinstance(money_set, dict) and isinstance(money_set.get("shop_money"), dict):
@@ -72,7 +71,7 @@ def _shop_money(item: dict, key: str) -> Decimal | None:
     return _money(item.get(key))
 
 
-def line_revenue(item: dict, quantity: int) -> Decimal:
+def line_revenue(item: JsonObject, quantity: int) -> Decimal:
     """price x quantity less the line's discounts (allocations when given), never below 0."""
     price = _shop_money(item, "price") or Decimal(0)
     allocations = item.get("discount_allocations")
@@ -89,7 +88,7 @@ def _query_params(text: str) -> dict[str, list[str]]:
     return parse_qs(query, keep_blank_values=False)
 
 
-def utm(landing_site: str | None, note_attributes: list[Any]) -> tuple[str | None, str | None]:
+def utm(landing_site: str | None, note_attributes: list[object]) -> tuple[str | None, str | None]:
     """utm_source and utm_content from the landing site's query, else note attributes
     (named utm_source / utm_content, or a value holding a query string)."""
     found: dict[str, str] = {}
@@ -113,7 +112,7 @@ def utm(landing_site: str | None, note_attributes: list[Any]) -> tuple[str | Non
     return found.get("utm_source"), found.get("utm_content")
 
 
-def parse_lines(items: Any) -> list[Line]:
+def parse_lines(items: object) -> list[Line]:
     lines = []
     for position, item in enumerate(items if isinstance(items, list) else [], start=1):
         if not isinstance(item, dict):
@@ -126,7 +125,7 @@ def parse_lines(items: Any) -> list[Line]:
     return lines
 
 
-def parse_order(payload: dict) -> Order | None:
+def parse_order(payload: JsonObject) -> Order | None:
     order_id = as_int(payload.get("id"))
     if order_id is None:
         return None

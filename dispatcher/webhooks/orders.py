@@ -21,17 +21,20 @@ makes the later orders/create count nothing.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import uuid
 
 import asyncpg
 
 from dispatcher.restocks import Started
 from dispatcher.webhooks.order_payload import Line, Order, parse_order
-from shared_models.payload import as_int, as_time
-from shared_models.settings import sending_settings
+from shared_models.context import Shop
+from shared_models.payload import JsonObject, as_int, as_time
+from shared_models.rows import select_list
+from shared_models.rows.webhooks import AlertRow, WebhookEvent
 
 WINDOW = dt.timedelta(days=7)
-ALERT = "n.notification_id, n.signup_id, n.channel, n.product_id, n.sent_at"
+# The alert queries' rows: shared_models.rows.webhooks.AlertRow.
+ALERT = select_list(AlertRow.columns, "n")
 
 INSERT_ORDER = """
 INSERT INTO orders (shop_id, order_id, name, email, shopify_customer_id, landing_site, note_attributes,
@@ -119,45 +122,49 @@ UPDATE signups SET purchased_at = NULL, purchase_order_id = NULL WHERE shop_id =
 """
 
 
-async def _credit(conn: asyncpg.Connection, shop_id: Any, order: Order, line: Line, at: dt.datetime
-                  ) -> tuple[asyncpg.Record, str] | None:
+async def _credit(conn: asyncpg.Connection, shop_id: uuid.UUID, order: Order, line: Line, at: dt.datetime
+                  ) -> tuple[AlertRow, str] | None:
     """The alert a line is attributed to, and the confidence; None: not counted."""
     since = at - WINDOW
     buyer = order.email is not None or order.customer_id is not None
+    alert: AlertRow | None
     if order.from_alert:
         if order.named_notification is not None:
-            named = await conn.fetchrow(NAMED_ALERT, shop_id, order.named_notification, line.variant_id, since, at)
-            if named is not None:
-                return named, "high"
+            alert = await conn.fetchrow(NAMED_ALERT, shop_id, order.named_notification, line.variant_id, since, at,
+                                        record_class=AlertRow)
+            if alert is not None:
+                return alert, "high"
         alert = await conn.fetchrow(BUYER_ALERT, shop_id, order.email, order.customer_id, line.variant_id,
-                                    since, at) if buyer else None
-        alert = alert or await conn.fetchrow(VARIANT_ALERT, shop_id, line.variant_id, since, at)
+                                    since, at, record_class=AlertRow) if buyer else None
+        alert = alert or await conn.fetchrow(VARIANT_ALERT, shop_id, line.variant_id, since, at,
+                                             record_class=AlertRow)
         return (alert, "high") if alert is not None else None
     if not buyer:
         return None
-    alert = await conn.fetchrow(BUYER_ALERT, shop_id, order.email, order.customer_id, line.variant_id, since, at)
+    alert = await conn.fetchrow(BUYER_ALERT, shop_id, order.email, order.customer_id, line.variant_id, since, at,
+                                record_class=AlertRow)
     return (alert, "medium") if alert is not None else None
 
 
-async def _attribute(conn: asyncpg.Connection, shop: Any, order: Order, at: dt.datetime) -> list[str]:
-    shop_id = shop["shop_id"]
-    rows: dict[int, tuple[Line, asyncpg.Record, str]] = {}
+async def _attribute(conn: asyncpg.Connection, shop: Shop, order: Order, at: dt.datetime) -> list[str]:
+    shop_id = shop.shop_id
+    rows: dict[int, tuple[Line, AlertRow, str]] = {}
     for line in order.lines:
         credit = await _credit(conn, shop_id, order, line, at)
         if credit is not None and line.line_id not in rows:
             rows[line.line_id] = (line, *credit)
     if rows:
-        cols = list(zip(*[(ln.line_id, ln.variant_id, ln.product_id or alert["product_id"], ln.quantity,
-                           ln.revenue, alert["notification_id"], alert["signup_id"], alert["channel"], confidence)
+        cols = list(zip(*[(ln.line_id, ln.variant_id, ln.product_id or alert.product_id, ln.quantity,
+                           ln.revenue, alert.notification_id, alert.signup_id, alert.channel, confidence)
                           for ln, alert, confidence in rows.values()]))
         await conn.execute(INSERT_ATTRIBUTIONS, shop_id, order.order_id, at, *cols)
-        await conn.execute(CONVERTED, shop_id, list({a["signup_id"] for _, a, _ in rows.values()}), at)
-        named = [a["signup_id"] for _, a, _ in rows.values() if a["notification_id"] == order.named_notification]
+        await conn.execute(CONVERTED, shop_id, list({a.signup_id for _, a, _ in rows.values()}), at)
+        named = [a.signup_id for _, a, _ in rows.values() if a.notification_id == order.named_notification]
         if named:
             await conn.execute(NAMED_PURCHASED, shop_id, named, at, order.order_id)
-        tag_rule = sending_settings(shop)["tagging"]["order_tag"]
+        tag_rule = shop.sending_settings["tagging"]["order_tag"]
         tag = tag_rule["tag"] if tag_rule["enabled"] and tag_rule.get("tag") else None
-        status = None if tag is None else ("pending" if shop["shopify_token"] else "skipped")
+        status = None if tag is None else ("pending" if shop.shopify_token else "skipped")
         await conn.execute(MARK_ATTRIBUTED, shop_id, order.order_id, len(rows), tag, status)
     if order.email is not None or order.customer_id is not None:
         await conn.execute(BUYER_PURCHASED, shop_id, order.email, order.customer_id, at, order.order_id,
@@ -165,16 +172,16 @@ async def _attribute(conn: asyncpg.Connection, shop: Any, order: Order, at: dt.d
     return [confidence for _, _, confidence in rows.values()]
 
 
-async def order_create(conn: asyncpg.Connection, shop: Any, payload: dict, event: Any
+async def order_create(conn: asyncpg.Connection, shop: Shop, payload: JsonObject, event: WebhookEvent
                        ) -> tuple[str, list[Started]]:
     order = parse_order(payload)
     if order is None:
         return "ignored: no order id", []
-    at = order.ordered_at or event["triggered_at"] or event["received_at"]
-    args = (shop["shop_id"], order.order_id, order.name, order.email, order.customer_id, order.landing_site,
+    at = order.ordered_at or event.triggered_at or event.received_at
+    args = (shop.shop_id, order.order_id, order.name, order.email, order.customer_id, order.landing_site,
             order.note_attributes, order.currency, at)
     if await conn.fetchval(INSERT_ORDER, *args, order.cancelled_at) is None:
-        existing = await conn.fetchrow(LOCK_ORDER, shop["shop_id"], order.order_id)
+        existing = await conn.fetchrow(LOCK_ORDER, shop.shop_id, order.order_id)
         if existing["ordered_at"] is not None:
             return "ignored: order already recorded", []
         await conn.execute(FILL_STUB, *args)  # orders/cancelled came first
@@ -187,13 +194,13 @@ async def order_create(conn: asyncpg.Connection, shop: Any, payload: dict, event
     return f"order attributed: {len(confidences)} lines ({', '.join(sorted(set(confidences)))})", []
 
 
-async def order_cancelled(conn: asyncpg.Connection, shop: Any, payload: dict, event: Any
+async def order_cancelled(conn: asyncpg.Connection, shop: Shop, payload: JsonObject, event: WebhookEvent
                           ) -> tuple[str, list[Started]]:
     order_id = as_int(payload.get("id"))
     if order_id is None:
         return "ignored: no order id", []
-    shop_id = shop["shop_id"]
-    at = as_time(payload.get("cancelled_at")) or event["triggered_at"] or event["received_at"]
+    shop_id = shop.shop_id
+    at = as_time(payload.get("cancelled_at")) or event.triggered_at or event.received_at
     if await conn.fetchval(CANCEL_STUB, shop_id, order_id, at) is not None:
         return "order cancelled before it was recorded", []
     existing = await conn.fetchrow(LOCK_ORDER, shop_id, order_id)

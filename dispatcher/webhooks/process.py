@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -16,13 +17,16 @@ from dispatcher.restocks import Started
 from dispatcher.runner import start_chains
 from dispatcher.runtime import Runtime
 from dispatcher.webhooks import catalog, inventory, orders, reinstall, shop_events
-from shared_models.settings import SHOP_WITH_OVERRIDES
+from shared_models.context import Shop, read_shop
+from shared_models.payload import JsonObject
+from shared_models.rows.webhooks import WebhookEvent
 
 log = logging.getLogger("backinstock.webhooks")
 
 SHOP_TURN = "SELECT pg_advisory_xact_lock(hashtextextended('webhooks/' || $1::uuid::text, 0))"
 # The oldest unprocessed event not received after `$2` (webhook_events_unprocessed).
 # shop/redact is left to its own job: it deletes the shop, events and all.
+# Both read a shared_models.rows.webhooks.WebhookEvent.
 OLDEST_EVENT = """
 SELECT webhook_id, topic, payload, triggered_at, received_at FROM webhook_events
 WHERE shop_id = $1 AND processed_at IS NULL AND topic <> 'shop/redact'
@@ -46,7 +50,12 @@ UPDATE webhook_events SET processed_at = now(), outcome = $3, payload = COALESCE
 WHERE shop_id = $1 AND webhook_id = $2
 """
 
-TOPICS = {
+# A topic's handler: inside the event's transaction, with the shop (and its
+# settings) read once for the event, and the event's payload (Shopify's JSON).
+# Returns the outcome stored on the event and the send jobs to start after commit.
+Handler = Callable[[asyncpg.Connection, Shop, JsonObject, WebhookEvent], Awaitable[tuple[str, list[Started]]]]
+
+TOPICS: dict[str, Handler] = {
     "inventory_levels/update": inventory.inventory_level_update,
     "products/create": catalog.product_upsert,
     "products/update": catalog.product_upsert,
@@ -87,22 +96,26 @@ async def _handle_next(rt: Runtime, shop_id: uuid.UUID, webhook_id: str, *, olde
     started: list[Started] = []
     async with rt.conns.pool.acquire() as conn, conn.transaction():
         await conn.execute(SHOP_TURN, shop_id)
-        event = await conn.fetchrow(OLDEST_EVENT if oldest_first else CLAIM_EVENT, shop_id, webhook_id)
-        if event is None:
+        row = await conn.fetchrow(OLDEST_EVENT if oldest_first else CLAIM_EVENT, shop_id, webhook_id)
+        if row is None:
             return None, None
+        event = WebhookEvent.from_row(row)
         outcome, started = await _dispatch(conn, shop_id, event)
-        await conn.execute(DONE, shop_id, event["webhook_id"], outcome, KEPT_KEYS)
+        await conn.execute(DONE, shop_id, event.webhook_id, outcome, KEPT_KEYS)
     for s in started:
         await start_chains(rt, shop_id, s.job_id, s.targets)
-    log.info("webhook %s %s: %s", event["topic"], event["webhook_id"], outcome)
-    return event["webhook_id"], outcome
+    log.info("webhook %s %s: %s", event.topic, event.webhook_id, outcome)
+    return event.webhook_id, outcome
 
 
-async def _dispatch(conn: asyncpg.Connection, shop_id: uuid.UUID, event: asyncpg.Record
+async def _dispatch(conn: asyncpg.Connection, shop_id: uuid.UUID, event: WebhookEvent
                     ) -> tuple[str, list[Started]]:
-    handler = TOPICS.get(event["topic"])
+    handler = TOPICS.get(event.topic)
     if handler is None:
         return "ignored topic", []
-    # The shop with its settings, read once: handlers take them from the row (sending_settings).
-    shop = await reinstall.maybe_reinstall(conn, await conn.fetchrow(SHOP_WITH_OVERRIDES, shop_id), event)
-    return await handler(conn, shop, event["payload"] or {}, event)
+    # The shop with its settings, read once: handlers take them from it (shop.sending_settings).
+    shop = await read_shop(conn, shop_id)
+    if shop is None:  # gone with a shop/redact since the event was stored
+        return "ignored: shop deleted", []
+    shop = await reinstall.maybe_reinstall(conn, shop, event)
+    return await handler(conn, shop, event.payload, event)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import asyncpg
 
 from dispatcher.restocks import Started
 from dispatcher.webhooks import erasure
-from shared_models.payload import as_int
+from shared_models.context import Shop
+from shared_models.payload import JsonObject, as_int
+from shared_models.rows.webhooks import WebhookEvent
 
 # The uninstall's own time (Triggered-At), so that a later webhook can tell it
 # was sent after it (process.maybe_reinstall). The shop's Shopify id is
@@ -39,23 +40,23 @@ WHERE shop_id = $1 AND webhook_id = $2
 """
 
 
-async def app_uninstalled(conn: asyncpg.Connection, shop: Any, payload: dict, event: Any
+async def app_uninstalled(conn: asyncpg.Connection, shop: Shop, payload: JsonObject, event: WebhookEvent
                           ) -> tuple[str, list[Started]]:
-    at = min(event["triggered_at"] or event["received_at"], event["received_at"])
-    await conn.execute(UNINSTALL, shop["shop_id"], at, as_int(payload.get("id")))
-    await conn.execute(CANCEL_JOBS, shop["shop_id"])
+    at = min(event.triggered_at or event.received_at, event.received_at)
+    await conn.execute(UNINSTALL, shop.shop_id, at, as_int(payload.get("id")))
+    await conn.execute(CANCEL_JOBS, shop.shop_id)
     return "uninstalled: sends stopped", []
 
 
-async def customer_redact(conn: asyncpg.Connection, shop: Any, payload: dict, event: Any
+async def customer_redact(conn: asyncpg.Connection, shop: Shop, payload: JsonObject, event: WebhookEvent
                           ) -> tuple[str, list[Started]]:
-    await conn.execute(SCRUB_EVENT, shop["shop_id"], event["webhook_id"])
-    return await erasure.redact(conn, shop["shop_id"], payload), []
+    await conn.execute(SCRUB_EVENT, shop.shop_id, event.webhook_id)
+    return await erasure.redact(conn, shop.shop_id, payload), []
 
 
-async def customer_data_request(conn: asyncpg.Connection, shop: Any, payload: dict, event: Any
+async def customer_data_request(conn: asyncpg.Connection, shop: Shop, payload: JsonObject, event: WebhookEvent
                                 ) -> tuple[str, list[Started]]:
-    request_id, found = await erasure.export(conn, shop["shop_id"], payload, event["webhook_id"])
+    request_id, found = await erasure.export(conn, shop.shop_id, payload, event.webhook_id)
     outcome = (f"data request {request_id}: {len(found.customers)} customers, {len(found.signups)} signups, "
                f"{len(found.notifications)} notifications, {len(found.orders)} orders exported")
     return outcome, []
