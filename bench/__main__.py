@@ -47,7 +47,7 @@ async def run() -> dict:
 
         api_url, api_proc = await env.start_api()
         # Creates at 1, 8, 32 and 128 clients against single-row INSERTs (the floor).
-        measured = await creates.measure(api_proc.pid, api_url, env.db_url, large)
+        measured = await creates.measure(env, api_proc.pid, api_url, large)
         creates.report(table, measured)
         floor = measured["floor"]
         # What HTTP alone allows here: the same client against a handler with no I/O.

@@ -14,8 +14,9 @@ import random
 import time
 from typing import Any
 
-from bench import measure_api, seed
+from bench import budget, measure_api, seed
 from bench.env import BenchEnv, cpu_by_process, cpu_per_unit, machine
+from bench.stats import median
 from bench.report import Table
 from shared_models.db import create_pool
 from shared_models.migrations import migrate
@@ -26,8 +27,9 @@ GOAL_RATIO = 0.40
 GOAL_P99_MS = 50
 
 
-async def measure(api_pid: int, api_url: str, db_url: str, shop: Any) -> dict[str, Any]:
-    """Creates at each client count (CPU per create by process), then the floor."""
+async def measure(env: BenchEnv, api_pid: int, api_url: str, shop: Any) -> dict[str, Any]:
+    """Creates at each client count (CPU per create by process), then the
+    floor (its CPU too), HTTP alone and the API's stages (bench/budget.py)."""
     out: dict[str, Any] = {"creates": {}, "cpu": {}}
     for clients in measure_api.CREATE_CLIENTS:
         before = cpu_by_process(api_pid)
@@ -35,8 +37,8 @@ async def measure(api_pid: int, api_url: str, db_url: str, shop: Any) -> dict[st
                 for _ in range(RUNS if clients == measure_api.CLIENTS else 1)]
         out["cpu"][clients] = cpu_per_unit(before, cpu_by_process(api_pid), sum(r["count"] for r in runs))
         out["creates"][clients] = runs
-    out["floor"] = [await measure_api.insert_floor(db_url, shop.shop_id, SECONDS) for _ in range(RUNS)]
-    return out
+    out["floor"], out["floor_cpu"] = await budget.floor(env.db_url, shop, api_pid)
+    return {**out, **await budget.extras(env, api_pid, api_url, shop)}
 
 
 def report(table: Table, results: dict[str, Any]) -> None:
@@ -54,6 +56,24 @@ def report(table: Table, results: dict[str, Any]) -> None:
         table.note(f"CPU per create, {clients} clients",
                    ", ".join(f"{k} {v:.3f} ms" for k, v in results["cpu"][clients].items()))
     table.note("single-row INSERT floor", "runs: " + ", ".join(f"{f['per_second']:,.0f}/s" for f in floor))
+    _budget_notes(table, results)
+
+
+def _budget_notes(table: Table, results: dict[str, Any]) -> None:
+    """Where a create's CPU goes at 32 clients, against what the goal allows (bench/budget.py)."""
+    def cpu(ms: dict[str, float]) -> str:
+        return ", ".join(f"{k} {v:.3f} ms" for k, v in ms.items())
+
+    bare = results["bare_http"]
+    table.note("CPU per single-row INSERT (floor)", cpu(results["floor_cpu"]))
+    table.note("HTTP alone (bench/bare_api.py, 32 clients)",
+               f"{median([r['per_second'] for r in bare['runs']]):,.0f}/s; CPU per request: {cpu(bare['cpu_ms'])}")
+    r = {"cores": os.cpu_count() or 1, "floor": {"runs": results["floor"]}, "bare_http": bare,
+         "creates": {"cpu_ms": results["cpu"][measure_api.CLIENTS]}, "api_stages": results["api_stages"]}
+    table.note("budget at the goal", " ".join(budget.findings(r)))
+    rows = budget.stage_rows(r)
+    table.note("API CPU by stage, 32 clients", rows if isinstance(rows, str) else
+               "; ".join(f"{stage} {share:.0%} ({ms:.3f} ms)" for stage, share, ms in rows))
 
 
 async def run_alone() -> dict[str, Any]:
@@ -73,7 +93,7 @@ async def run_alone() -> dict[str, Any]:
         await seed.seed_orders(pool, env.db_url, large, int(50_000 * scale), rng)
         await pool.close()
         api_url, api_proc = await env.start_api()
-        report(table, await measure(api_proc.pid, api_url, env.db_url, large))
+        report(table, await measure(env, api_proc.pid, api_url, large))
         table.note("scale", f"{scale:g}; load average at the end {os.getloadavg()[0]:.1f}")
     finally:
         await env.close()

@@ -65,17 +65,23 @@ class BenchEnv:
         port = free_port()
         proc = await self.spawn("api", "--port", str(port))
         url = f"http://127.0.0.1:{port}"
+        await self.wait_healthy(url)
+        return url, proc
+
+    @staticmethod
+    async def wait_healthy(url: str) -> None:
+        """Until `url`/healthz answers 200 (10 s at most)."""
         import aiohttp
         async with aiohttp.ClientSession() as session:
             for _ in range(200):
                 try:
                     async with session.get(url + "/healthz") as resp:
                         if resp.status == 200:
-                            return url, proc
+                            return
                 except aiohttp.ClientError:
                     pass
                 await asyncio.sleep(0.05)
-        raise RuntimeError("the API did not start")
+        raise RuntimeError(f"{url} did not start")
 
     @staticmethod
     async def stop(proc: asyncio.subprocess.Process) -> None:

@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -69,9 +70,12 @@ async def empty_requests(api_url: str, seconds: float) -> dict[str, float]:
     return {"per_second": done / elapsed}
 
 
-async def insert_floor(db_url: str, shop_id: uuid.UUID, seconds: float) -> dict[str, float]:
+async def insert_floor(db_url: str, shop_id: uuid.UUID, seconds: float,
+                       before_close: Callable[[], None] | None = None) -> dict[str, float]:
     """Single-row INSERTs from 32 connections into a copy of signups with the
-    same indexes (a scratch table: dropped after, so cleanup costs nothing)."""
+    same indexes (a scratch table: dropped after, so cleanup costs nothing).
+    `before_close`: called as the INSERTs end, while their backends are alive
+    (bench/budget.py reads their CPU there)."""
     pool = await asyncpg.create_pool(db_url, min_size=CLIENTS, max_size=CLIENTS)
     await pool.execute("DROP TABLE IF EXISTS signups_floor")
     await pool.execute("CREATE TABLE signups_floor (LIKE signups INCLUDING ALL)")
@@ -93,10 +97,12 @@ async def insert_floor(db_url: str, shop_id: uuid.UUID, seconds: float) -> dict[
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(CLIENTS)))
     elapsed = time.perf_counter() - started
+    if before_close is not None:
+        before_close()
     await pool.execute("DROP TABLE signups_floor")
     await pool.close()
     return {"per_second": len(latencies) / elapsed, "p50_ms": ms(percentile(latencies, 50)),
-            "p99_ms": ms(percentile(latencies, 99))}
+            "p99_ms": ms(percentile(latencies, 99)), "count": len(latencies)}
 
 
 LIST_FILTERS: dict[str, dict[str, str]] = {

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from api_service.admin import shops as admin
-from api_service.auth import KEY_CACHE
+from api_service.auth import KEY_CACHE, KeyCache, authenticate
 from api_service.context import CONNECTIONS
 from api_service.ratelimit import RateLimiter
 from api_service.signups import groups, queries
@@ -193,3 +193,14 @@ async def test_rate_limit_hits_are_batched_and_counted_exactly(redis, hits):
     assert [d.allowed for d in decisions[:hits]].count(True) == 5
     assert decisions[-1].allowed and decisions[-1].remaining == 4  # its own bucket
     assert limiter._batches.groups < hits + 1  # fewer round trips than hits
+
+
+async def test_only_a_lookup_for_the_cache_computes_the_fingerprint(pool, shop):
+    """principal_fingerprint is planned on every call: a lookup that is not
+    cached (every action but the create) leaves it out; a cached one has it,
+    and it is the one the create's statement will compare."""
+    key = await admin.create_key(pool, shop.shop_id)
+    assert (await authenticate(pool, key)).fingerprint is None
+    cached = await authenticate(pool, key, KeyCache())
+    assert cached.fingerprint == await pool.fetchval(
+        "SELECT principal_fingerprint(p_shop => $1, p_key => $2)", shop.shop_id, cached.key_uuid)
