@@ -62,7 +62,7 @@ async def floor(db_url: str, shop: Any, api_pid: int) -> tuple[list[dict[str, An
 async def bare_http(env: BenchEnv, shop: Any) -> tuple[list[dict[str, Any]], dict[str, float]]:
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.bare_api", "--port", str(port), env=env.process_env())
+        sys.executable, "-m", "bench.bare_api", "--port", str(port), env=env.process_env(), cwd=RESULTS.parent.parent)
     try:
         url = f"http://127.0.0.1:{port}"
         await env.wait_healthy(url)
