@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,6 @@ from typing import Any
 from bench import measure_api, profile, seed
 from bench.env import BenchEnv, cpu_by_process, cpu_per_unit, machine
 from bench.stats import median
-from shared_models.db import create_pool
 from shared_models.embedded import free_port
 from shared_models.migrations import migrate
 
@@ -89,14 +87,7 @@ async def run() -> dict[str, Any]:
     await env.start()
     try:
         await migrate(env.db_url)
-        pool = await create_pool(env.db_url, max_size=4)
-        rng = random.Random(42)
-        async with seed.IndexesDeferred(env.db_url, ["signups", "notifications", "customers", "variants"]):
-            shop = await seed.seed_shop(pool, env.db_url, "large.myshopify.com", plan="unlimited",
-                                        signups=int(1_000_000 * scale), variants=int(20_000 * scale),
-                                        notifications=int(3_000_000 * scale), customers=int(500_000 * scale),
-                                        rng=rng)
-        await pool.close()
+        shop = await seed.large_world(env.db_url, scale, orders=False)
         api_url, api_proc = await env.start_api()
         await measure_api.creates(api_url, shop.api_key, shop.domain, 2, CLIENTS)  # warm: caches, statements, pool
         create_runs, create_cpu = await per_unit(api_proc.pid, lambda: measure_api.creates(

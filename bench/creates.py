@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import time
 from typing import Any
 
@@ -18,7 +17,6 @@ from bench import budget, measure_api, seed
 from bench.env import BenchEnv, cpu_by_process, cpu_per_unit, machine
 from bench.stats import median
 from bench.report import Table
-from shared_models.db import create_pool
 from shared_models.migrations import migrate
 
 RUNS = 3  # at 32 clients (the goal's); one run at the other counts
@@ -83,15 +81,7 @@ async def run_alone() -> dict[str, Any]:
     table = Table()
     try:
         await migrate(env.db_url)
-        pool = await create_pool(env.db_url, max_size=4)
-        rng = random.Random(42)
-        async with seed.IndexesDeferred(env.db_url, ["signups", "notifications", "customers", "variants"]):
-            large = await seed.seed_shop(pool, env.db_url, "large.myshopify.com", plan="unlimited",
-                                         signups=int(1_000_000 * scale), variants=int(20_000 * scale),
-                                         notifications=int(3_000_000 * scale), customers=int(500_000 * scale),
-                                         rng=rng)
-        await seed.seed_orders(pool, env.db_url, large, int(50_000 * scale), rng)
-        await pool.close()
+        large = await seed.large_world(env.db_url, scale)
         api_url, api_proc = await env.start_api()
         report(table, await measure(env, api_proc.pid, api_url, large))
         table.note("scale", f"{scale:g}; load average at the end {os.getloadavg()[0]:.1f}")

@@ -180,3 +180,21 @@ async def seed_orders(pool: asyncpg.Pool, dsn: str, shop: Seeded, count: int, rn
         await conn.execute("VACUUM (ANALYZE)")
     finally:
         await conn.close()
+
+
+async def large_world(db_url: str, scale: float, *, orders: bool = True) -> Seeded:
+    """The large shop alone at `scale` (its orders too), on a migrated database:
+    what `python -m bench.creates` and `python -m bench.budget` measure on."""
+    from shared_models.db import create_pool
+    pool = await create_pool(db_url, max_size=4)
+    try:
+        rng = random.Random(42)
+        async with IndexesDeferred(db_url, ["signups", "notifications", "customers", "variants"]):
+            large = await seed_shop(pool, db_url, "large.myshopify.com", plan="unlimited",
+                                    signups=int(1_000_000 * scale), variants=int(20_000 * scale),
+                                    notifications=int(3_000_000 * scale), customers=int(500_000 * scale), rng=rng)
+        if orders:
+            await seed_orders(pool, db_url, large, int(50_000 * scale), rng)
+        return large
+    finally:
+        await pool.close()
